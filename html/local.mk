@@ -1,0 +1,1 @@
+# html: build fragment (included by the top Makefile.am)

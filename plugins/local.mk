@@ -1,0 +1,1 @@
+# plugins: build fragment (included by the top Makefile.am)

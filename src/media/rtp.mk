@@ -1,0 +1,1 @@
+# media/rtp: RTP, header extensions, RTCP (owned by the RTP work)

@@ -1,0 +1,1 @@
+# media/sdp: SDP parser and generator (owned by the SDP work)

@@ -1,0 +1,1 @@
+# src/net: build fragment (included by the top Makefile.am)

@@ -1,0 +1,1 @@
+# src/signal: build fragment (included by the top Makefile.am)

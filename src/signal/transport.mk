@@ -1,0 +1,1 @@
+# signal/transport: libwebsockets server and static HTTP (owned by the transport work)

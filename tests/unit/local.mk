@@ -1,0 +1,1 @@
+# tests/unit: build fragment (included by the top Makefile.am)

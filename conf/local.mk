@@ -1,1 +1,2 @@
-# conf: build fragment (included by the top Makefile.am)
+# conf/: the server's config and one file per plugin, every option commented.
+dist_conf_DATA += conf/chorus.conf conf/chorus.plugin.echo.conf

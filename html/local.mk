@@ -1,1 +1,4 @@
-# html: build fragment (included by the top Makefile.am)
+# html/: demo pages, served by the server itself and installed to $(htmldir).
+dist_html_DATA = html/index.html
+htmlcssdir = $(htmldir)/css
+dist_htmlcss_DATA = html/css/chorus.css

@@ -1,1 +1,25 @@
-# plugins: build fragment (included by the top Makefile.am)
+# plugins/: one folder per plugin, each a shared object loaded by the core.
+PLUGIN_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+PLUGIN_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined
+
+if PLUGIN_ECHO
+plugin_LTLIBRARIES += plugins/echo/chorus_plugin_echo.la
+plugins_echo_chorus_plugin_echo_la_SOURCES = plugins/echo/echo.c
+plugins_echo_chorus_plugin_echo_la_CFLAGS = $(PLUGIN_CFLAGS)
+plugins_echo_chorus_plugin_echo_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_echo_chorus_plugin_echo_la_LIBADD = $(JANSSON_LIBS) $(GLIB_LIBS)
+endif
+
+# The server run from the build tree loads plugins from plugins/build/: link them there.
+all-local: plugins-build-dir
+plugins-build-dir: $(plugin_LTLIBRARIES)
+	@$(MKDIR_P) plugins/build
+	@rm -f plugins/build/*.so
+	@for la in $(plugin_LTLIBRARIES); do \
+	  so=$$(dirname $$la)/.libs/$$(basename $$la .la).so; \
+	  ln -sf $(abs_top_builddir)/$$so plugins/build/; \
+	done
+clean-local: plugins-build-clean
+plugins-build-clean:
+	rm -rf plugins/build
+.PHONY: plugins-build-dir plugins-build-clean

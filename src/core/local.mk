@@ -4,13 +4,19 @@ src_core_libchorus_core_a_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden -fPIC $(CHOR
 	$(LWS_CFLAGS) $(NICE_CFLAGS) $(SSL_CFLAGS) $(SRTP_CFLAGS)
 src_core_libchorus_core_a_SOURCES = \
 	src/chorus/plugin.h \
-	src/core/config.c src/core/config.h
+	src/core/config.c src/core/config.h \
+	src/core/worker.c src/core/worker.h \
+	src/core/session.c src/core/session.h \
+	src/core/janus_proto.c src/core/janus_proto.h \
+	src/core/plugin_loader.c src/core/plugin_loader.h \
+	src/core/plugin_host.c src/core/plugin_host.h
 
 # Everything a binary linking the core needs, in link order.
 CHORUS_CORE_LIBS = src/core/libchorus-core.a src/media/libchorus-media.a src/util/libchorus-util.a \
 	$(LWS_LIBS) $(NICE_LIBS) $(SRTP_LIBS) $(SSL_LIBS) $(SCTP_LIBS) $(JANSSON_LIBS) $(GLIB_LIBS) -ldl -lm
 
-bin_PROGRAMS += src/chorus
-src_chorus_SOURCES = src/core/main.c
-src_chorus_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CHORUS_PATH_DEFS)
-src_chorus_LDADD = $(CHORUS_CORE_LIBS)
+# The server binary sits at the top of the build tree (src/chorus/ holds the plugin ABI).
+bin_PROGRAMS += chorus
+chorus_SOURCES = src/core/main.c
+chorus_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CHORUS_PATH_DEFS)
+chorus_LDADD = $(CHORUS_CORE_LIBS)

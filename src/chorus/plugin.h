@@ -1,0 +1,169 @@
+/*
+ * Chorus plugin ABI: the one header a plugin includes.
+ *
+ * A plugin is a shared object that exports one symbol, CHORUS_PLUGIN_ENTRY_SYMBOL,
+ * a function returning a pointer to a const chorus_plugin descriptor. The core checks
+ * abi_version and struct_size before it calls anything else; a mismatch is refused.
+ *
+ * Threading: every call about one handle (create_session, handle_message, media
+ * callbacks, hangup_media, destroy_session, timers) is made on that handle's worker
+ * thread, one at a time. Calls about different handles may run concurrently on
+ * different workers; state a plugin shares between handles needs its own lock.
+ * init and shutdown run on the main thread.
+ *
+ * Ownership: json_t arguments given to a plugin are borrowed for the call (json_incref
+ * to keep them). json_t results returned to the core are references the core takes.
+ * Packets are borrowed for the call only.
+ */
+#ifndef CHORUS_PLUGIN_H
+#define CHORUS_PLUGIN_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct below changes layout or meaning. */
+#define CHORUS_PLUGIN_ABI_VERSION 1
+
+#define CHORUS_PLUGIN_ENTRY_SYMBOL "chorus_plugin_entry"
+#define CHORUS_PLUGIN_EXPORT       __attribute__((visibility("default")))
+
+/* A handle: one plugin attachment of one session. Opaque, owned by the core. The
+ * pointer stays valid for the plugin from create_session until destroy_session
+ * returns; to use it beyond that (from another thread, a timer), take a reference
+ * with host->handle_ref and drop it with host->handle_unref. */
+typedef struct chorus_handle chorus_handle;
+
+typedef enum {
+    CHORUS_LOG_FATAL = 0,
+    CHORUS_LOG_ERROR = 1,
+    CHORUS_LOG_WARN = 2,
+    CHORUS_LOG_INFO = 3,
+    CHORUS_LOG_VERB = 4,
+    CHORUS_LOG_DEBUG = 5,
+} chorus_log_level;
+
+typedef enum {
+    CHORUS_PLUGIN_OK = 0, /* synchronous answer: content goes back as "success" */
+    CHORUS_PLUGIN_ASYNC,  /* "ack" now; the plugin answers later with push_event */
+    CHORUS_PLUGIN_ERROR,  /* the request could not be handled at all (Janus 462) */
+} chorus_plugin_result_type;
+
+typedef struct {
+    chorus_plugin_result_type type;
+    json_t *content;   /* OK: the response data (the core takes this reference) */
+    const char *error; /* ERROR: a static or plugin-owned reason string */
+} chorus_plugin_result;
+
+/* A media packet, borrowed for the duration of the callback. */
+typedef struct {
+    bool video;      /* media kind of the m-line it belongs to */
+    int mindex;      /* m-line index in the negotiated SDP, -1 if unknown */
+    const char *mid; /* mid of the m-line, may be NULL */
+    uint8_t *data;   /* plain (decrypted) RTP or RTCP; plugins may rewrite in place */
+    size_t len;
+} chorus_packet;
+
+/* A data-channel message, borrowed for the duration of the callback. */
+typedef struct {
+    const char *label; /* channel label, may be NULL */
+    bool binary;
+    const uint8_t *data;
+    size_t len;
+} chorus_data;
+
+typedef bool (*chorus_timer_fn)(chorus_handle *handle, void *user); /* true: run again */
+
+/* What the core offers to plugins. Every function may be called from the handle's
+ * worker thread; push_event and end_session may be called from any thread. */
+typedef struct chorus_host {
+    uint32_t abi_version;
+    uint32_t struct_size;
+
+    /* Sends an "event" to the handle's session. data is borrowed (the core copies
+     * what it needs); jsep may be NULL. transaction may be NULL for unsolicited events.
+     * Returns 0 on success, a Janus error code otherwise. */
+    int (*push_event)(chorus_handle *h, const char *transaction, json_t *data, json_t *jsep);
+
+    /* Media out (to this handle's PeerConnection). Packets are borrowed; the core
+     * encrypts a copy. No-ops when no PeerConnection is up. */
+    void (*send_rtp)(chorus_handle *h, const chorus_packet *pkt);
+    void (*send_rtcp)(chorus_handle *h, const chorus_packet *pkt);
+    void (*send_data)(chorus_handle *h, const chorus_data *msg);
+    /* Asks the sender of this handle's video to send a keyframe (PLI). */
+    void (*request_keyframe)(chorus_handle *h, int mindex);
+
+    /* Closes the PeerConnection (the client gets "hangup"); the handle remains. */
+    void (*close_pc)(chorus_handle *h, const char *reason);
+    /* Detaches the handle (the client gets "detached"); destroy_session follows. */
+    void (*end_session)(chorus_handle *h);
+
+    /* Timers run on the handle's worker. Return an id > 0; timer_remove with that id.
+     * A handle's timers are removed when the handle is destroyed. */
+    unsigned (*timer_add)(chorus_handle *h, unsigned interval_ms, chorus_timer_fn fn, void *user);
+    void (*timer_remove)(chorus_handle *h, unsigned id);
+
+    /* References keep a handle pointer valid (not the session behind it). */
+    void (*handle_ref)(chorus_handle *h);
+    void (*handle_unref)(chorus_handle *h);
+    /* Ids as the client sees them. */
+    uint64_t (*handle_id)(const chorus_handle *h);
+    uint64_t (*session_id)(const chorus_handle *h);
+    /* True once destroy_session has begun: drop late work for this handle. */
+    bool (*handle_is_gone)(const chorus_handle *h);
+
+    /* The core's logger, tagged with the plugin's name. */
+    void (*log)(chorus_log_level level, const char *tag, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+} chorus_host;
+
+typedef struct chorus_plugin {
+    uint32_t abi_version; /* CHORUS_PLUGIN_ABI_VERSION */
+    uint32_t struct_size; /* sizeof(chorus_plugin) */
+    const char *package;  /* "chorus.plugin.echo": what clients attach to */
+    const char *name;
+    const char *description;
+    const char *version_string;
+    int version;
+
+    /* host stays valid until shutdown returns. config_dir holds
+     * "<package>.conf". Returns 0, or a negative value to refuse loading. */
+    int (*init)(const chorus_host *host, const char *config_dir);
+    void (*shutdown)(void);
+
+    /* A client attached. Returns the plugin's state for the handle (may be NULL).
+     * Sets *error to a non-zero code to refuse the attach. */
+    void *(*create_session)(chorus_handle *h, int *error);
+    /* The handle is going away (detach, session destroy or timeout). Free state. */
+    void (*destroy_session)(chorus_handle *h, void *state);
+    /* Admin API handle_info: a JSON object describing the handle (a new reference). */
+    json_t *(*query_session)(chorus_handle *h, void *state);
+
+    /* A "message" request. body is always an object; jsep may be NULL. transaction
+     * is borrowed; copy it to answer asynchronously. */
+    chorus_plugin_result (*handle_message)(chorus_handle *h, void *state, const char *transaction,
+                                           json_t *body, json_t *jsep);
+    /* Admin API message_plugin: returns the response (a new reference), or NULL. */
+    json_t *(*handle_admin_message)(json_t *request);
+
+    /* Media (may be NULL when a plugin carries no media). */
+    void (*setup_media)(chorus_handle *h, void *state);
+    void (*incoming_rtp)(chorus_handle *h, void *state, chorus_packet *pkt);
+    void (*incoming_rtcp)(chorus_handle *h, void *state, chorus_packet *pkt);
+    void (*incoming_data)(chorus_handle *h, void *state, const chorus_data *msg);
+    void (*hangup_media)(chorus_handle *h, void *state);
+    void (*slow_link)(chorus_handle *h, void *state, int mindex, bool video, bool uplink);
+} chorus_plugin;
+
+typedef const chorus_plugin *(*chorus_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

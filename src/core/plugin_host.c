@@ -1,0 +1,346 @@
+#include "core/plugin_host.h"
+
+#include "core/janus_proto.h"
+#include "core/plugin_loader.h"
+#include "util/log.h"
+
+#define TAG "host"
+
+/* ---- jobs on the handle's worker ---- */
+
+typedef struct {
+    chorus_handle *h; /* a reference */
+    char *transaction;
+    json_t *body;
+    json_t *jsep;
+    char *reason;
+} Job;
+
+static Job *job_new(chorus_handle *h, const char *transaction)
+{
+    Job *job = g_new0(Job, 1);
+    job->h = chorus_handle_ref(h);
+    job->transaction = g_strdup(transaction);
+    return job;
+}
+
+static void job_free(gpointer data)
+{
+    Job *job = data;
+    chorus_handle_unref(job->h);
+    g_free(job->transaction);
+    g_free(job->reason);
+    if (job->body)
+        json_decref(job->body);
+    if (job->jsep)
+        json_decref(job->jsep);
+    g_free(job);
+}
+
+static guint64 sid(const chorus_handle *h)
+{
+    return chorus_session_id(h->session);
+}
+
+static void reply(chorus_handle *h, json_t *msg)
+{
+    chorus_session_send(h->session, msg);
+}
+
+static gboolean run_start(gpointer data)
+{
+    Job *job = data;
+    chorus_handle *h = job->h;
+    int error = 0;
+    if (!g_atomic_int_get(&h->gone))
+        h->plugin_state = h->plugin->desc->create_session(h, &error);
+    else
+        error = CHORUS_ERR_HANDLE_NOT_FOUND;
+    if (error != 0) {
+        LOG_W(TAG, "%s refused attach of handle %" G_GUINT64_FORMAT " (code %d)",
+              h->plugin->desc->package, h->id, error);
+        g_atomic_int_set(&h->gone, 1);
+        chorus_handle_unregister(h);
+        chorus_worker_release(h->worker);
+        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_PLUGIN_ATTACH,
+                                    "Couldn't attach to plugin: error '%d'", error));
+        return G_SOURCE_REMOVE;
+    }
+    h->created = TRUE;
+    reply(h, chorus_proto_success_id(job->transaction, sid(h), h->id));
+    return G_SOURCE_REMOVE;
+}
+
+void chorus_handle_start(chorus_handle *h, const char *transaction)
+{
+    h->worker = chorus_worker_assign();
+    chorus_worker_invoke(h->worker, run_start, job_new(h, transaction), job_free);
+}
+
+static gboolean run_message(gpointer data)
+{
+    Job *job = data;
+    chorus_handle *h = job->h;
+    const chorus_plugin *p = h->plugin->desc;
+    if (g_atomic_int_get(&h->gone) || !h->created) {
+        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_HANDLE_NOT_FOUND,
+                                    "No such handle %" G_GUINT64_FORMAT " in session", h->id));
+        return G_SOURCE_REMOVE;
+    }
+    chorus_plugin_result r =
+        p->handle_message(h, h->plugin_state, job->transaction, job->body, job->jsep);
+    switch (r.type) {
+    case CHORUS_PLUGIN_OK:
+        reply(h, chorus_proto_plugin_msg("success", job->transaction, sid(h), h->id, p->package,
+                                         r.content, NULL));
+        break;
+    case CHORUS_PLUGIN_ASYNC:
+        if (r.content)
+            json_decref(r.content);
+        reply(h, chorus_proto_msg("ack", job->transaction, sid(h)));
+        break;
+    default:
+        if (r.content)
+            json_decref(r.content);
+        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_PLUGIN_MESSAGE, "%s",
+                                    r.error ? r.error : "Plugin could not handle the message"));
+        break;
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void chorus_handle_message(chorus_handle *h, const char *transaction, json_t *body, json_t *jsep)
+{
+    Job *job = job_new(h, transaction);
+    job->body = json_deep_copy(body);
+    job->jsep = jsep ? json_deep_copy(jsep) : NULL;
+    chorus_worker_invoke(h->worker, run_message, job, job_free);
+}
+
+static gboolean run_hangup(gpointer data)
+{
+    Job *job = data;
+    chorus_handle *h = job->h;
+    if (h->created && !g_atomic_int_get(&h->gone) && h->plugin->desc->hangup_media)
+        h->plugin->desc->hangup_media(h, h->plugin_state);
+    if (job->transaction)
+        reply(h, chorus_proto_msg("success", job->transaction, sid(h)));
+    return G_SOURCE_REMOVE;
+}
+
+void chorus_handle_hangup(chorus_handle *h, const char *transaction, const char *reason)
+{
+    Job *job = job_new(h, transaction);
+    job->reason = g_strdup(reason);
+    chorus_worker_invoke(h->worker, run_hangup, job, job_free);
+}
+
+static void remove_timers(chorus_handle *h)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, h->timers);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        g_source_destroy(value);
+        g_source_unref(value);
+    }
+    g_hash_table_remove_all(h->timers);
+}
+
+static gboolean run_detach(gpointer data)
+{
+    Job *job = data;
+    chorus_handle *h = job->h;
+    g_atomic_int_set(&h->gone, 1);
+    if (h->created) {
+        if (h->plugin->desc->hangup_media)
+            h->plugin->desc->hangup_media(h, h->plugin_state);
+        h->plugin->desc->destroy_session(h, h->plugin_state);
+        h->plugin_state = NULL;
+        h->created = FALSE;
+        chorus_worker_release(h->worker);
+    }
+    remove_timers(h);
+    if (job->transaction)
+        reply(h, chorus_proto_msg("success", job->transaction, sid(h)));
+    json_t *ev = chorus_proto_msg("detached", NULL, sid(h));
+    json_object_set_new(ev, "sender", json_integer((json_int_t)h->id));
+    reply(h, ev);
+    return G_SOURCE_REMOVE;
+}
+
+void chorus_handle_detach(chorus_handle *h, const char *transaction)
+{
+    Job *job = job_new(h, transaction);
+    chorus_handle_unref(h); /* the job holds its own reference now */
+    chorus_worker_invoke(h->worker, run_detach, job, job_free);
+}
+
+typedef struct {
+    chorus_handle *h;
+    json_t *info;
+} Query;
+
+static gboolean run_query(gpointer data)
+{
+    Query *q = data;
+    const chorus_plugin *p = q->h->plugin->desc;
+    if (q->h->created && !g_atomic_int_get(&q->h->gone) && p->query_session)
+        q->info = p->query_session(q->h, q->h->plugin_state);
+    return G_SOURCE_REMOVE;
+}
+
+json_t *chorus_handle_query(chorus_handle *h)
+{
+    Query q = {.h = h};
+    chorus_worker_invoke_sync(h->worker, run_query, &q);
+    return q.info;
+}
+
+/* ---- the host table ---- */
+
+static int host_push_event(chorus_handle *h, const char *transaction, json_t *data, json_t *jsep)
+{
+    if (h == NULL || data == NULL || !json_is_object(data))
+        return CHORUS_ERR_INVALID_JSON_OBJECT;
+    if (g_atomic_int_get(&h->gone))
+        return CHORUS_ERR_HANDLE_NOT_FOUND;
+    json_t *msg = chorus_proto_plugin_msg("event", transaction, sid(h), h->id,
+                                          h->plugin->desc->package, json_deep_copy(data), jsep);
+    return chorus_session_send(h->session, msg) ? 0 : CHORUS_ERR_TRANSPORT_SPECIFIC;
+}
+
+/* Media goes nowhere until the handle has a PeerConnection (the WebRTC transport). */
+static void host_send_rtp(chorus_handle *h, const chorus_packet *pkt) {}
+
+static void host_send_rtcp(chorus_handle *h, const chorus_packet *pkt) {}
+
+static void host_send_data(chorus_handle *h, const chorus_data *msg) {}
+
+static void host_request_keyframe(chorus_handle *h, int mindex) {}
+
+static void host_close_pc(chorus_handle *h, const char *reason)
+{
+    if (h != NULL && !g_atomic_int_get(&h->gone))
+        chorus_handle_hangup(h, NULL, reason);
+}
+
+static void host_end_session(chorus_handle *h)
+{
+    if (h != NULL && chorus_handle_unregister(h))
+        chorus_handle_detach(chorus_handle_ref(h), NULL);
+}
+
+typedef struct {
+    chorus_handle *h;
+    chorus_timer_fn fn;
+    void *user;
+    guint id;
+} Timer;
+
+static gboolean timer_fire(gpointer data)
+{
+    Timer *t = data;
+    if (g_atomic_int_get(&t->h->gone) || !t->fn(t->h, t->user)) {
+        GSource *src = g_hash_table_lookup(t->h->timers, GUINT_TO_POINTER(t->id));
+        if (src != NULL) {
+            g_hash_table_remove(t->h->timers, GUINT_TO_POINTER(t->id));
+            g_source_unref(src);
+        }
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void timer_free(gpointer data)
+{
+    Timer *t = data;
+    chorus_handle_unref(t->h);
+    g_free(t);
+}
+
+static unsigned host_timer_add(chorus_handle *h, unsigned interval_ms, chorus_timer_fn fn,
+                               void *user)
+{
+    if (h == NULL || fn == NULL || g_atomic_int_get(&h->gone))
+        return 0;
+    g_return_val_if_fail(chorus_worker_is_current(h->worker), 0);
+    Timer *t = g_new0(Timer, 1);
+    t->h = chorus_handle_ref(h);
+    t->fn = fn;
+    t->user = user;
+    t->id = ++h->next_timer_id;
+    GSource *src = chorus_worker_timer(h->worker, interval_ms, timer_fire, t, timer_free);
+    g_hash_table_insert(h->timers, GUINT_TO_POINTER(t->id), src);
+    return t->id;
+}
+
+static void host_timer_remove(chorus_handle *h, unsigned id)
+{
+    if (h == NULL)
+        return;
+    GSource *src = g_hash_table_lookup(h->timers, GUINT_TO_POINTER(id));
+    if (src != NULL) {
+        g_hash_table_remove(h->timers, GUINT_TO_POINTER(id));
+        g_source_destroy(src);
+        g_source_unref(src);
+    }
+}
+
+static void host_handle_ref(chorus_handle *h)
+{
+    chorus_handle_ref(h);
+}
+
+static void host_handle_unref(chorus_handle *h)
+{
+    chorus_handle_unref(h);
+}
+
+static uint64_t host_handle_id(const chorus_handle *h)
+{
+    return h->id;
+}
+
+static uint64_t host_session_id(const chorus_handle *h)
+{
+    return chorus_session_id(h->session);
+}
+
+static bool host_handle_is_gone(const chorus_handle *h)
+{
+    return g_atomic_int_get(&h->gone) != 0;
+}
+
+static void host_log(chorus_log_level level, const char *tag, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    chorus_logv(level, tag, fmt, ap);
+    va_end(ap);
+}
+
+static const chorus_host host = {
+    .abi_version = CHORUS_PLUGIN_ABI_VERSION,
+    .struct_size = sizeof(chorus_host),
+    .push_event = host_push_event,
+    .send_rtp = host_send_rtp,
+    .send_rtcp = host_send_rtcp,
+    .send_data = host_send_data,
+    .request_keyframe = host_request_keyframe,
+    .close_pc = host_close_pc,
+    .end_session = host_end_session,
+    .timer_add = host_timer_add,
+    .timer_remove = host_timer_remove,
+    .handle_ref = host_handle_ref,
+    .handle_unref = host_handle_unref,
+    .handle_id = host_handle_id,
+    .session_id = host_session_id,
+    .handle_is_gone = host_handle_is_gone,
+    .log = host_log,
+};
+
+const chorus_host *chorus_host_table(void)
+{
+    return &host;
+}

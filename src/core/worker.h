@@ -1,0 +1,38 @@
+/* Media workers: one thread per core, each running its own GMainContext. A handle's
+ * plugin calls, timers and (later) its PeerConnection live on one worker, so they are
+ * touched without locks. */
+#ifndef CHORUS_CORE_WORKER_H
+#define CHORUS_CORE_WORKER_H
+
+#include <glib.h>
+
+typedef struct ChorusWorker ChorusWorker;
+
+/* Starts n workers (n = 0: one per core). Call once. */
+void chorus_workers_start(guint n);
+/* Drains and joins every worker. Jobs queued after this are dropped (and destroyed). */
+void chorus_workers_stop(void);
+guint chorus_workers_count(void);
+ChorusWorker *chorus_worker_get(guint index); /* borrowed; NULL past the end */
+
+/* The worker with the fewest assigned handles; its load count is incremented.
+ * Release with chorus_worker_release. Borrowed pointer (workers live until stop). */
+ChorusWorker *chorus_worker_assign(void);
+void chorus_worker_release(ChorusWorker *w);
+guint chorus_worker_index(const ChorusWorker *w);
+guint chorus_worker_load(const ChorusWorker *w);
+
+/* Runs fn(data) on the worker's thread, soon, in the order queued. destroy (may be
+ * NULL) is called on data after fn, or instead of fn if the worker is stopping. */
+void chorus_worker_invoke(ChorusWorker *w, GSourceFunc fn, gpointer data, GDestroyNotify destroy);
+/* Runs fn(data) on the worker and waits for it (not from that worker's thread). */
+void chorus_worker_invoke_sync(ChorusWorker *w, GSourceFunc fn, gpointer data);
+/* A repeating timer on the worker; returns the attached source (a reference the
+ * caller owns: g_source_destroy + g_source_unref to remove it). */
+GSource *chorus_worker_timer(ChorusWorker *w, guint interval_ms, GSourceFunc fn, gpointer data,
+                             GDestroyNotify destroy);
+GMainContext *chorus_worker_context(ChorusWorker *w); /* borrowed */
+/* TRUE when called on w's thread. */
+gboolean chorus_worker_is_current(const ChorusWorker *w);
+
+#endif

@@ -113,7 +113,7 @@ static void test_shipped_file(void)
     g_assert_no_error(error);
     chorus_config_free(cfg);
 
-    GRegex *re = g_regex_new("^#([a-z_]+ =.*)$", G_REGEX_MULTILINE, 0, NULL);
+    GRegex *re = g_regex_new("^#([a-z0-9_]+ =.*)$", G_REGEX_MULTILINE, 0, NULL);
     g_autofree char *uncommented = g_regex_replace(re, text, -1, 0, "\\1", 0, NULL);
     g_regex_unref(re);
     for (guint i = 0; chorus_config_option(i) != NULL; i++) {

@@ -1,4 +1,6 @@
 # html/: demo pages, served by the server itself and installed to $(htmldir).
-dist_html_DATA = html/index.html
+dist_html_DATA = html/index.html html/echo.html
 htmlcssdir = $(htmldir)/css
 dist_htmlcss_DATA = html/css/chorus.css
+htmljsdir = $(htmldir)/js
+dist_htmljs_DATA = html/js/chorus.js

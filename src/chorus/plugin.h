@@ -61,13 +61,29 @@ typedef struct {
     const char *error; /* ERROR: a static or plugin-owned reason string */
 } chorus_plugin_result;
 
-/* A media packet, borrowed for the duration of the callback. */
+/* A media packet, borrowed for the duration of the callback.
+ *
+ * Incoming RTP: data is the decrypted packet as the sender sent it; the fields below
+ * are what the core read from it with the sender's negotiated header extensions.
+ * Outgoing RTP (send_rtp): the core takes the sequence number, timestamp, marker and
+ * payload from data, and writes its own header for the receiver: the SSRC and payload
+ * type of the receiver's m-line (mindex), and header extensions with the receiver's
+ * ids (mid, audio level from audio_level/voice, abs-send-time, transport-cc).
+ * So a plugin forwarding a packet only rewrites seq/timestamp (in place is fine: the
+ * core copies during send) and sets mindex to the receiver's m-line. */
 typedef struct {
     bool video;      /* media kind of the m-line it belongs to */
     int mindex;      /* m-line index in the negotiated SDP, -1 if unknown */
     const char *mid; /* mid of the m-line, may be NULL */
-    uint8_t *data;   /* plain (decrypted) RTP or RTCP; plugins may rewrite in place */
+    uint8_t *data;   /* plain (decrypted) RTP or RTCP */
     size_t len;
+    int audio_level; /* RFC 6464 level, 0 (loud) .. 127 (silent) -dBov; -1: absent */
+    bool voice;      /* RFC 6464 voice activity flag */
+    const char *rid; /* simulcast rid (RTP), NULL if absent */
+    /* Incoming RTCP, digested by the core: the receiver asked for a keyframe
+     * (PLI or FIR) on mindex; its REMB estimate in bits per second (0: none). */
+    bool keyframe_request;
+    uint64_t remb_bps;
 } chorus_packet;
 
 /* A data-channel message, borrowed for the duration of the callback. */
@@ -88,7 +104,14 @@ typedef struct chorus_host {
 
     /* Sends an "event" to the handle's session. data is borrowed (the core copies
      * what it needs); jsep may be NULL. transaction may be NULL for unsolicited events.
-     * Returns 0 on success, a Janus error code otherwise. */
+     * Returns 0 on success, a Janus error code otherwise.
+     * An answer to the client's offer is asked for with jsep {"type":"answer"} (call
+     * from the handle's worker): the core writes the SDP (ICE, DTLS, codecs) and sends
+     * it with the event. Optional members shape it: "directions": {"<mid>":
+     * "sendrecv"|"sendonly"|"recvonly"|"inactive"} (the server's view), "reject":
+     * ["<mid>", ...], "data": false (refuse data channels). Without a trickle-capable
+     * offer the event waits until ICE gathering is done, so the SDP has every
+     * candidate. */
     int (*push_event)(chorus_handle *h, const char *transaction, json_t *data, json_t *jsep);
 
     /* Media out (to this handle's PeerConnection). Packets are borrowed; the core

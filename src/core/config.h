@@ -30,21 +30,21 @@ typedef struct {
     int max_connections;        /* WebSocket + HTTP connections in total */
     int max_connections_per_ip; /* the same, from one address */
     /* [media] */
-    char **ice_interfaces;    /* host candidates only on these (names or addresses); empty: all */
-    gboolean ice_loopback;    /* offer 127.0.0.1 / ::1 candidates too */
-    gboolean ice_ipv6;        /* gather IPv6 host candidates */
-    gboolean ice_tcp;         /* ICE-TCP candidates (RFC 6544) besides UDP */
-    int rtp_port_min;         /* UDP port range for media; 0: any */
+    char **ice_interfaces; /* host candidates only on these (names or addresses); empty: all */
+    gboolean ice_loopback; /* offer 127.0.0.1 / ::1 candidates too */
+    gboolean ice_ipv6;     /* gather IPv6 host candidates */
+    gboolean ice_tcp;      /* ICE-TCP candidates (RFC 6544) besides UDP */
+    int rtp_port_min;      /* UDP port range for media; 0: any */
     int rtp_port_max;
-    char *stun_server;        /* host:port for server-reflexive candidates; empty: none */
-    char *turn_server;        /* host:port of a TURN server for relay candidates; empty: none */
-    char *turn_transport;     /* udp, tcp or tls */
+    char *stun_server;    /* host:port for server-reflexive candidates; empty: none */
+    char *turn_server;    /* host:port of a TURN server for relay candidates; empty: none */
+    char *turn_transport; /* udp, tcp or tls */
     char *turn_user;
     char *turn_password;
-    int ice_timeout;          /* seconds without consent/traffic before hangup */
-    char *dtls_certificate;   /* PEM file; empty: a fresh ECDSA P-256 certificate at start */
-    char *dtls_key;           /* PEM private key for dtls_certificate */
-    char **srtp_profiles;     /* preference order: aead_aes_128_gcm, aes128_cm_sha1_80 */
+    int ice_timeout;        /* seconds without consent/traffic before hangup */
+    char *dtls_certificate; /* PEM file; empty: a fresh ECDSA P-256 certificate at start */
+    char *dtls_key;         /* PEM private key for dtls_certificate */
+    char **srtp_profiles;   /* preference order: aead_aes_128_gcm, aes128_cm_sha1_80 */
     /* [limits] */
     int max_sessions;
     int max_handles_per_session;

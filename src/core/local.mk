@@ -9,10 +9,11 @@ src_core_libchorus_core_a_SOURCES = \
 	src/core/session.c src/core/session.h \
 	src/core/janus_proto.c src/core/janus_proto.h \
 	src/core/plugin_loader.c src/core/plugin_loader.h \
-	src/core/plugin_host.c src/core/plugin_host.h
+	src/core/plugin_host.c src/core/plugin_host.h \
+	src/core/peer.c src/core/peer.h src/core/peer_priv.h src/core/peer_rtp.c
 
 # Everything a binary linking the core needs, in link order.
-CHORUS_CORE_LIBS = src/core/libchorus-core.a src/media/libchorus-media.a src/util/libchorus-util.a \
+CHORUS_CORE_LIBS = src/core/libchorus-core.a src/net/libchorus-net.a src/media/libchorus-media.a src/util/libchorus-util.a \
 	$(LWS_LIBS) $(NICE_LIBS) $(SRTP_LIBS) $(SSL_LIBS) $(SCTP_LIBS) $(JANSSON_LIBS) $(GLIB_LIBS) -ldl -lm
 
 # The server binary sits at the top of the build tree (src/chorus/ holds the plugin ABI).

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/config.h"
+#include "core/peer.h"
 #include "core/plugin_host.h"
 #include "core/plugin_loader.h"
 #include "core/session.h"
@@ -147,10 +148,17 @@ static void shutdown_all(ChorusTransport *transport)
     chorus_workers_stop();
     chorus_plugins_unload_all();
     chorus_sessions_cleanup();
+    chorus_peers_global_cleanup();
 }
 
 static int run(ChorusConfig *cfg)
 {
+    GError *error = NULL;
+    if (!chorus_peers_global_init(cfg, &error)) {
+        LOG_E(TAG, "media setup: %s", error->message);
+        g_error_free(error);
+        return 1;
+    }
     chorus_sessions_init();
     chorus_api_init(cfg);
     chorus_workers_start((guint)cfg->workers);
@@ -160,7 +168,6 @@ static int run(ChorusConfig *cfg)
     if (cfg->admin_secret == NULL || *cfg->admin_secret == '\0')
         LOG_W(TAG, "admin API has no admin_secret: anyone on %s can use it", cfg->admin_interface);
     ChorusTransportCallbacks cb = {on_message, on_closed, on_health, NULL};
-    GError *error = NULL;
     ChorusTransport *transport = chorus_transport_start(cfg, &cb, &error);
     if (transport == NULL) {
         LOG_E(TAG, "cannot start the transport: %s", error->message);

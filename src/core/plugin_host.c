@@ -1,6 +1,9 @@
 #include "core/plugin_host.h"
 
+#include <string.h>
+
 #include "core/janus_proto.h"
+#include "core/peer.h"
 #include "core/plugin_loader.h"
 #include "util/log.h"
 
@@ -77,6 +80,27 @@ void chorus_handle_start(chorus_handle *h, const char *transaction)
     chorus_worker_invoke(h->worker, run_start, job_new(h, transaction), job_free);
 }
 
+/* A client's offer goes to the PeerConnection before the plugin sees the message. */
+static gboolean apply_jsep(Job *job)
+{
+    chorus_handle *h = job->h;
+    const char *type = json_string_value(json_object_get(job->jsep, "type"));
+    const char *sdp = json_string_value(json_object_get(job->jsep, "sdp"));
+    if (g_strcmp0(type, "offer") != 0) {
+        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_UNEXPECTED_ANSWER,
+                                    "Unexpected ANSWER (did we offer?)"));
+        return FALSE;
+    }
+    GError *error = NULL;
+    if (!chorus_peer_apply_offer(h, sdp, &error)) {
+        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_JSEP_INVALID_SDP,
+                                    "JSEP error: invalid SDP (%s)", error->message));
+        g_error_free(error);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean run_message(gpointer data)
 {
     Job *job = data;
@@ -87,6 +111,8 @@ static gboolean run_message(gpointer data)
                                     "No such handle %" G_GUINT64_FORMAT " in session", h->id));
         return G_SOURCE_REMOVE;
     }
+    if (job->jsep != NULL && !apply_jsep(job))
+        return G_SOURCE_REMOVE;
     chorus_plugin_result r =
         p->handle_message(h, h->plugin_state, job->transaction, job->body, job->jsep);
     switch (r.type) {
@@ -121,8 +147,7 @@ static gboolean run_hangup(gpointer data)
 {
     Job *job = data;
     chorus_handle *h = job->h;
-    if (h->created && !g_atomic_int_get(&h->gone) && h->plugin->desc->hangup_media)
-        h->plugin->desc->hangup_media(h, h->plugin_state);
+    chorus_peer_close(h, job->reason);
     if (job->transaction)
         reply(h, chorus_proto_msg("success", job->transaction, sid(h)));
     return G_SOURCE_REMOVE;
@@ -152,6 +177,13 @@ static gboolean run_detach(gpointer data)
     Job *job = data;
     chorus_handle *h = job->h;
     g_atomic_int_set(&h->gone, 1);
+    if (h->peer != NULL) {
+        json_t *hangup = chorus_proto_msg("hangup", NULL, sid(h));
+        json_object_set_new(hangup, "sender", json_integer((json_int_t)h->id));
+        json_object_set_new(hangup, "reason", json_string("Detach"));
+        reply(h, hangup);
+        chorus_peer_destroy(h);
+    }
     if (h->created) {
         if (h->plugin->desc->hangup_media)
             h->plugin->desc->hangup_media(h, h->plugin_state);
@@ -179,6 +211,7 @@ void chorus_handle_detach(chorus_handle *h, const char *transaction)
 typedef struct {
     chorus_handle *h;
     json_t *info;
+    json_t *webrtc;
 } Query;
 
 static gboolean run_query(gpointer data)
@@ -187,14 +220,36 @@ static gboolean run_query(gpointer data)
     const chorus_plugin *p = q->h->plugin->desc;
     if (q->h->created && !g_atomic_int_get(&q->h->gone) && p->query_session)
         q->info = p->query_session(q->h, q->h->plugin_state);
+    q->webrtc = chorus_peer_info(q->h);
     return G_SOURCE_REMOVE;
 }
 
-json_t *chorus_handle_query(chorus_handle *h)
+json_t *chorus_handle_query(chorus_handle *h, json_t **webrtc)
 {
     Query q = {.h = h};
     chorus_worker_invoke_sync(h->worker, run_query, &q);
+    *webrtc = q.webrtc;
     return q.info;
+}
+
+static gboolean run_trickle(gpointer data)
+{
+    Job *job = data;
+    if (json_is_array(job->body)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(job->body, i, c) chorus_peer_trickle(job->h, c);
+    } else {
+        chorus_peer_trickle(job->h, job->body);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+void chorus_handle_trickle(chorus_handle *h, json_t *candidates)
+{
+    Job *job = job_new(h, NULL);
+    job->body = json_deep_copy(candidates);
+    chorus_worker_invoke(h->worker, run_trickle, job, job_free);
 }
 
 /* ---- the host table ---- */
@@ -207,7 +262,15 @@ static int host_push_event(chorus_handle *h, const char *transaction, json_t *da
         return CHORUS_ERR_HANDLE_NOT_FOUND;
     json_t *msg = chorus_proto_plugin_msg("event", transaction, sid(h), h->id,
                                           h->plugin->desc->package, json_deep_copy(data), jsep);
-    return chorus_session_send(h->session, msg) ? 0 : CHORUS_ERR_TRANSPORT_SPECIFIC;
+    const char *type = jsep ? json_string_value(json_object_get(jsep, "type")) : NULL;
+    if (type == NULL)
+        return chorus_session_send(h->session, msg) ? 0 : CHORUS_ERR_TRANSPORT_SPECIFIC;
+    if (strcmp(type, "answer") != 0 || h->peer == NULL || !chorus_worker_is_current(h->worker)) {
+        json_decref(msg);
+        return CHORUS_ERR_WEBRTC_STATE;
+    }
+    chorus_peer_send_when_gathered(h, msg); /* writes the SDP, sends when it is complete */
+    return 0;
 }
 
 /* Media goes nowhere until the handle has a PeerConnection (the WebRTC transport). */

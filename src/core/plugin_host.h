@@ -25,7 +25,9 @@ void chorus_handle_hangup(chorus_handle *h, const char *transaction, const char 
  * Takes the caller's reference to h. */
 void chorus_handle_detach(chorus_handle *h, const char *transaction);
 /* The plugin's handle_info view, run on the handle's worker (waits for it). A new
- * reference or NULL. */
-json_t *chorus_handle_query(chorus_handle *h);
+ * reference or NULL; *webrtc gets the PeerConnection's view (new reference or NULL). */
+json_t *chorus_handle_query(chorus_handle *h, json_t **webrtc);
+/* Trickled candidates (an object or an array; borrowed) to h's PeerConnection. */
+void chorus_handle_trickle(chorus_handle *h, json_t *candidates);
 
 #endif

@@ -27,6 +27,7 @@ struct chorus_handle {
     gboolean created;          /* create_session succeeded (worker thread only) */
     GHashTable *timers;        /* id -> GSource*, worker thread only */
     guint next_timer_id;       /* worker thread only */
+    struct ChorusPeer *peer;   /* the PeerConnection, worker thread only (core/peer.h) */
     char *opaque_id;
     gint64 created_us;
 };

@@ -115,8 +115,10 @@ static json_t *adm_handle_info(AdminReq *r)
     json_object_set_new(info, "plugin", json_string(h->plugin->desc->package));
     json_object_set_new(info, "worker",
                         json_integer(h->worker ? (json_int_t)chorus_worker_index(h->worker) : -1));
-    json_t *pinfo = chorus_handle_query(h);
+    json_t *webrtc = NULL;
+    json_t *pinfo = chorus_handle_query(h, &webrtc);
     json_object_set_new(info, "plugin_specific", pinfo ? pinfo : json_object());
+    json_object_set_new(info, "webrtc", webrtc ? webrtc : json_null());
     json_t *res = chorus_proto_msg("success", r->transaction, chorus_session_id(s));
     json_object_set_new(res, "handle_id", json_integer((json_int_t)h->id));
     json_object_set_new(res, "info", info);

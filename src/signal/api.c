@@ -121,8 +121,10 @@ static json_t *req_attach(Request *r)
 
 static json_t *req_destroy(Request *r)
 {
+    /* "success" first, then the handles' "detached" events from their workers. */
+    send_to(r->conn, chorus_proto_msg("success", r->transaction, r->session_id));
     destroy_session(r->session);
-    return chorus_proto_msg("success", r->transaction, r->session_id);
+    return NULL;
 }
 
 static json_t *req_claim(Request *r)
@@ -182,6 +184,7 @@ static json_t *req_trickle(Request *r)
     if ((one != NULL && !json_is_object(one)) || (many != NULL && !json_is_array(many)))
         return err(r, CHORUS_ERR_INVALID_ELEMENT_TYPE,
                    "Invalid element type (candidate should be an object, candidates an array)");
+    chorus_handle_trickle(r->handle, one ? one : many);
     return chorus_proto_msg("ack", r->transaction, r->session_id);
 }
 

@@ -1,0 +1,9 @@
+# net/ice: ICE on libnice (owned by the ice work)
+src_net_libchorus_net_a_SOURCES += src/net/ice.c src/net/ice.h
+
+check_PROGRAMS += tests/unit/test_ice
+TESTS += tests/unit/test_ice
+tests_unit_test_ice_SOURCES = tests/unit/test_ice.c
+tests_unit_test_ice_CFLAGS = $(AM_CFLAGS) $(NICE_CFLAGS)
+tests_unit_test_ice_LDADD = src/net/libchorus-net.a src/media/libchorus-media.a \
+	src/util/libchorus-util.a $(NICE_LIBS) $(SSL_LIBS) $(SRTP_LIBS) $(GLIB_LIBS)

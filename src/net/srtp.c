@@ -1,0 +1,181 @@
+/* SRTP/SRTCP on libsrtp2 (2.x int-length API): one inbound and one outbound session
+ * per PeerConnection. Per-packet functions neither allocate (beyond libsrtp cloning
+ * its template once per new SSRC) nor log. */
+#include <limits.h>
+#include <string.h>
+
+#include <srtp2/srtp.h>
+
+#include "net/srtp.h"
+
+G_DEFINE_QUARK(chorus - srtp - error, chorus_srtp_error)
+
+#define SRTP_REPLAY_WINDOW 1024
+#define SRTCP_INDEX_LEN    4 /* E flag + 31-bit SRTCP index after the payload */
+
+G_STATIC_ASSERT(CHORUS_SRTP_MAX_TRAILER >= SRTP_MAX_TRAILER_LEN + SRTCP_INDEX_LEN);
+G_STATIC_ASSERT(CHORUS_SRTP_MAX_KEY + CHORUS_SRTP_MAX_SALT >= SRTP_AES_ICM_128_KEY_LEN_WSALT);
+
+struct ChorusSrtp {
+    srtp_t in;  /* remote key, any inbound SSRC */
+    srtp_t out; /* local key, any outbound SSRC */
+    ChorusSrtpProfile profile;
+};
+
+gboolean chorus_srtp_global_init(GError **error)
+{
+    static gsize once;
+    static srtp_err_status_t status;
+    if (g_once_init_enter(&once)) {
+        status = srtp_init();
+        g_once_init_leave(&once, 1);
+    }
+    if (status != srtp_err_status_ok) {
+        g_set_error(error, CHORUS_SRTP_ERROR, CHORUS_SRTP_ERROR_INIT, "srtp_init failed: %d",
+                    (int)status);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Fills the crypto policies for a profile; FALSE if the key sizes do not fit it. */
+static gboolean policy_for(const ChorusSrtpKeys *keys, srtp_policy_t *p)
+{
+    switch (keys->profile) {
+    case CHORUS_SRTP_AEAD_AES_128_GCM: /* RFC 7714: 16-byte key, 12-byte salt, 16-byte tag */
+        if (keys->key_len != SRTP_AES_128_KEY_LEN || keys->salt_len != SRTP_AEAD_SALT_LEN)
+            return FALSE;
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtcp);
+        return TRUE;
+    case CHORUS_SRTP_AES128_CM_SHA1_80: /* RFC 3711 default: 16-byte key, 14-byte salt */
+        if (keys->key_len != SRTP_AES_128_KEY_LEN || keys->salt_len != SRTP_SALT_LEN)
+            return FALSE;
+        srtp_crypto_policy_set_rtp_default(&p->rtp);
+        srtp_crypto_policy_set_rtcp_default(&p->rtcp);
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+static srtp_err_status_t session_new(srtp_t *session, const srtp_policy_t *base,
+                                     srtp_ssrc_type_t type, uint8_t *key)
+{
+    srtp_policy_t p = *base;
+    p.ssrc.type = type;
+    p.ssrc.value = 0;
+    p.key = key;
+    return srtp_create(session, &p);
+}
+
+ChorusSrtp *chorus_srtp_new(const ChorusSrtpKeys *keys, GError **error)
+{
+    g_return_val_if_fail(keys, NULL);
+    if (!chorus_srtp_global_init(error))
+        return NULL;
+    srtp_policy_t policy;
+    memset(&policy, 0, sizeof(policy));
+    if (!policy_for(keys, &policy)) {
+        g_set_error(error, CHORUS_SRTP_ERROR, CHORUS_SRTP_ERROR_KEYS,
+                    "SRTP profile %d with a %zu-byte key and %zu-byte salt is not supported",
+                    (int)keys->profile, keys->key_len, keys->salt_len);
+        return NULL;
+    }
+    policy.window_size = SRTP_REPLAY_WINDOW;
+    policy.allow_repeat_tx = 1; /* NACK retransmissions re-protect the same packet */
+    policy.next = NULL;
+
+    /* libsrtp reads key || salt from one buffer; it derives session keys at create. */
+    uint8_t local[CHORUS_SRTP_MAX_KEY + CHORUS_SRTP_MAX_SALT];
+    uint8_t remote[CHORUS_SRTP_MAX_KEY + CHORUS_SRTP_MAX_SALT];
+    memcpy(local, keys->local_key, sizeof(local));
+    memcpy(remote, keys->remote_key, sizeof(remote));
+
+    ChorusSrtp *s = g_new0(ChorusSrtp, 1);
+    s->profile = keys->profile;
+    srtp_err_status_t st = session_new(&s->in, &policy, ssrc_any_inbound, remote);
+    const char *which = "inbound";
+    if (st == srtp_err_status_ok) {
+        st = session_new(&s->out, &policy, ssrc_any_outbound, local);
+        which = "outbound";
+    }
+    explicit_bzero(local, sizeof(local));
+    explicit_bzero(remote, sizeof(remote));
+    if (st != srtp_err_status_ok) {
+        g_set_error(error, CHORUS_SRTP_ERROR, CHORUS_SRTP_ERROR_CREATE,
+                    "srtp_create (%s) failed: %d", which, (int)st);
+        chorus_srtp_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void chorus_srtp_free(ChorusSrtp *s)
+{
+    if (!s)
+        return;
+    if (s->in)
+        srtp_dealloc(s->in);
+    if (s->out)
+        srtp_dealloc(s->out);
+    g_free(s);
+}
+
+ChorusSrtpProfile chorus_srtp_profile(const ChorusSrtp *s)
+{
+    return s ? s->profile : CHORUS_SRTP_NONE;
+}
+
+/* ---- per packet: no allocation, no logging ----------------------------------------- */
+
+static int status_to_ret(srtp_err_status_t st)
+{
+    return st == srtp_err_status_ok ? 0 : -(int)st;
+}
+
+int chorus_srtp_protect_rtp(ChorusSrtp *s, uint8_t *buf, size_t *len, size_t cap)
+{
+    if (!s || !buf || !len || *len > INT_MAX - SRTP_MAX_TRAILER_LEN ||
+        cap < *len + SRTP_MAX_TRAILER_LEN)
+        return -(int)srtp_err_status_bad_param;
+    int n = (int)*len;
+    srtp_err_status_t st = srtp_protect(s->out, buf, &n);
+    if (st == srtp_err_status_ok)
+        *len = (size_t)n;
+    return status_to_ret(st);
+}
+
+int chorus_srtp_protect_rtcp(ChorusSrtp *s, uint8_t *buf, size_t *len, size_t cap)
+{
+    if (!s || !buf || !len || *len > INT_MAX - CHORUS_SRTP_MAX_TRAILER ||
+        cap < *len + CHORUS_SRTP_MAX_TRAILER)
+        return -(int)srtp_err_status_bad_param;
+    int n = (int)*len;
+    srtp_err_status_t st = srtp_protect_rtcp(s->out, buf, &n);
+    if (st == srtp_err_status_ok)
+        *len = (size_t)n;
+    return status_to_ret(st);
+}
+
+int chorus_srtp_unprotect_rtp(ChorusSrtp *s, uint8_t *buf, size_t *len)
+{
+    if (!s || !buf || !len || *len > INT_MAX)
+        return -(int)srtp_err_status_bad_param;
+    int n = (int)*len;
+    srtp_err_status_t st = srtp_unprotect(s->in, buf, &n);
+    if (st == srtp_err_status_ok)
+        *len = (size_t)n;
+    return status_to_ret(st);
+}
+
+int chorus_srtp_unprotect_rtcp(ChorusSrtp *s, uint8_t *buf, size_t *len)
+{
+    if (!s || !buf || !len || *len > INT_MAX)
+        return -(int)srtp_err_status_bad_param;
+    int n = (int)*len;
+    srtp_err_status_t st = srtp_unprotect_rtcp(s->in, buf, &n);
+    if (st == srtp_err_status_ok)
+        *len = (size_t)n;
+    return status_to_ret(st);
+}

@@ -574,7 +574,10 @@ static void adopt_answer(ChorusPeer *p, const ChorusSdp *answer)
         }
         if (pm->data) {
             const ChorusSdpMedia *om = g_ptr_array_index(p->offer->media, i);
-            p->remote_sctp_port = om->sctp_port;
+            /* a=sctp-port, or the legacy "DTLS/SCTP <port>" format */
+            p->remote_sctp_port = om->sctp_port
+                                      ? om->sctp_port
+                                      : (guint16)g_ascii_strtoull(om->fmt ? om->fmt : "", NULL, 10);
             continue;
         }
         ChorusSdpCodec *codec = chorus_sdp_media_primary_codec(m);

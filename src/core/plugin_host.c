@@ -273,19 +273,35 @@ static int host_push_event(chorus_handle *h, const char *transaction, json_t *da
     return 0;
 }
 
-/* Media goes nowhere until the handle has a PeerConnection (the WebRTC transport). */
-static void host_send_rtp(chorus_handle *h, const chorus_packet *pkt) {}
+/* Media calls come from the handle's worker (the ABI says so): no lock. */
+static void host_send_rtp(chorus_handle *h, const chorus_packet *pkt)
+{
+    if (h->peer != NULL)
+        chorus_peer_send_rtp(h, pkt);
+}
 
-static void host_send_rtcp(chorus_handle *h, const chorus_packet *pkt) {}
+static void host_send_rtcp(chorus_handle *h, const chorus_packet *pkt)
+{
+    if (h->peer != NULL)
+        chorus_peer_send_rtcp(h, pkt);
+}
 
-static void host_send_data(chorus_handle *h, const chorus_data *msg) {}
+static void host_send_data(chorus_handle *h, const chorus_data *msg)
+{
+    if (h->peer != NULL)
+        chorus_peer_send_data(h, msg);
+}
 
-static void host_request_keyframe(chorus_handle *h, int mindex) {}
+static void host_request_keyframe(chorus_handle *h, int mindex)
+{
+    if (h->peer != NULL)
+        chorus_peer_request_keyframe(h, mindex);
+}
 
 static void host_close_pc(chorus_handle *h, const char *reason)
 {
     if (h != NULL && !g_atomic_int_get(&h->gone))
-        chorus_handle_hangup(h, NULL, reason);
+        chorus_peer_close(h, reason ? reason : "Closed by the plugin");
 }
 
 static void host_end_session(chorus_handle *h)

@@ -298,12 +298,41 @@ static ChorusSdpMedia *answer_rtp(const Builder *b, const ChorusSdpMedia *om,
     return am;
 }
 
+/* The pre-RFC 8841 form some clients (aiortc) still offer: "DTLS/SCTP <port>" with
+ * a=sctpmap:<port> webrtc-datachannel <streams>. */
+static gboolean legacy_sctp(const ChorusSdpMedia *om)
+{
+    if (g_strcmp0(om->proto, "DTLS/SCTP") != 0)
+        return FALSE;
+    for (guint i = 0; i < om->attrs->len; i++) {
+        const ChorusSdpAttr *a = om->attrs->pdata[i];
+        if (g_strcmp0(a->name, "sctpmap") == 0 && a->value &&
+            strstr(a->value, "webrtc-datachannel") != NULL)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static ChorusSdpMedia *answer_legacy_data(Builder *b, const ChorusSdpMedia *om)
+{
+    guint16 port = b->caps->sctp_port != 0 ? b->caps->sctp_port : DEFAULT_SCTP_PORT;
+    ChorusSdpMedia *am = new_answer_media(om, 9);
+    am->fmt = g_strdup_printf("%u", port);
+    g_autofree char *map = g_strdup_printf("%u webrtc-datachannel 1024", port);
+    g_ptr_array_add(am->attrs, chorus_sdp_attr_new("sctpmap", map));
+    b->have_data = TRUE;
+    return am;
+}
+
 static ChorusSdpMedia *answer_data(Builder *b, const ChorusSdpMedia *om)
 {
     static const char *const protos[] = {"UDP/DTLS/SCTP", "TCP/DTLS/SCTP", NULL};
 
-    if (!b->caps->data_channels || b->have_data || !in_list(protos, om->proto) ||
-        g_strcmp0(om->fmt, "webrtc-datachannel") != 0)
+    if (!b->caps->data_channels || b->have_data)
+        return NULL;
+    if (legacy_sctp(om))
+        return answer_legacy_data(b, om);
+    if (!in_list(protos, om->proto) || g_strcmp0(om->fmt, "webrtc-datachannel") != 0)
         return NULL;
     ChorusSdpMedia *am = new_answer_media(om, 9);
     am->fmt = g_strdup(om->fmt);
@@ -337,8 +366,13 @@ static ChorusSdpMedia *answer_media(Builder *b, const ChorusSdpMedia *om,
         else if (om->kind == CHORUS_SDP_MEDIA_APPLICATION)
             am = answer_data(b, om);
     }
-    if (am == NULL)
-        return reject_media(om);
+    if (am == NULL) {
+        /* Rejected m-lines carry the transport attributes too: some clients (aiortc)
+         * validate ICE credentials on every m-line. */
+        am = reject_media(om);
+        add_transport(b, am);
+        return am;
+    }
     add_transport(b, am);
     b->accepted++;
     return am;

@@ -17,7 +17,10 @@
  *  - rtcp-mux, rtcp-rsize (when offered), simulcast receive (a=rid recv + a=simulcast:recv
  *    for an offer's a=simulcast send), local SSRC/cname/msid on m-lines that send;
  *  - the local ICE credentials, ice-options:trickle, the DTLS fingerprint and setup role on
- *    every accepted m-line, and a=group:BUNDLE of the accepted mids.
+ *    every m-line (rejected ones too: aiortc requires ICE credentials on each), and
+ *    a=group:BUNDLE of the accepted mids;
+ *  - a data channel m-line in the RFC 8841 form (sctp-port, max-message-size), or in the
+ *    legacy "DTLS/SCTP <port>" + a=sctpmap form when the offer uses that.
  */
 #ifndef CHORUS_MEDIA_SDP_ANSWER_H
 #define CHORUS_MEDIA_SDP_ANSWER_H

@@ -433,6 +433,39 @@ static gboolean read_transport(ChorusPeer *p, const ChorusSdp *sdp, GError **err
     return chorus_ice_set_remote_credentials(p->ice, ufrag, pwd, error);
 }
 
+/* A new offer on a live PeerConnection: same DTLS transport; new ICE credentials mean
+ * an ICE restart (a phone that changed network). Takes sdp. */
+static gboolean renegotiate(ChorusPeer *p, ChorusSdp *sdp, GError **error)
+{
+    const ChorusSdpMedia *m0 = sdp->media->len ? g_ptr_array_index(sdp->media, 0) : NULL;
+    const ChorusSdpMedia *old0 = g_ptr_array_index(p->offer->media, 0);
+    const ChorusSdpFingerprint *fp = m0 ? chorus_sdp_media_fingerprint(sdp, m0) : NULL;
+    g_autofree char *fingerprint = fp ? g_strdup_printf("%s %s", fp->algorithm, fp->value) : NULL;
+    if (m0 == NULL ||
+        g_ascii_strcasecmp(fingerprint ? fingerprint : "", p->remote_fingerprint) != 0) {
+        g_set_error(error, CHORUS_SDP_ERROR, CHORUS_SDP_ERROR_INVALID,
+                    "a renegotiation must keep the DTLS fingerprint: hang up and offer again");
+        chorus_sdp_free(sdp);
+        return FALSE;
+    }
+    gboolean restart = g_strcmp0(chorus_sdp_media_ice_ufrag(sdp, m0),
+                                 chorus_sdp_media_ice_ufrag(p->offer, old0)) != 0;
+    if (restart) {
+        LOG_I(TAG, "handle %" G_GUINT64_FORMAT ": ICE restart", p->h->id);
+        chorus_ice_restart(p->ice);
+        if (!chorus_ice_set_remote_credentials(p->ice, chorus_sdp_media_ice_ufrag(sdp, m0),
+                                               chorus_sdp_media_ice_pwd(sdp, m0), error)) {
+            chorus_sdp_free(sdp);
+            return FALSE;
+        }
+        add_remote_candidates(p, sdp);
+    }
+    chorus_sdp_free(p->offer);
+    p->offer = sdp;
+    p->answered = FALSE;
+    return TRUE;
+}
+
 gboolean chorus_peer_apply_offer(chorus_handle *h, const char *sdp_text, GError **error)
 {
     ChorusSdp *sdp = chorus_sdp_parse(sdp_text, -1, error);
@@ -444,22 +477,8 @@ gboolean chorus_peer_apply_offer(chorus_handle *h, const char *sdp_text, GError 
         chorus_sdp_free(sdp);
         return FALSE;
     }
-    if (!fresh) {
-        /* A renegotiation on the same transport; an ICE restart is not supported yet. */
-        const ChorusSdpMedia *m0 = g_ptr_array_index(sdp->media, 0);
-        const char *ufrag = sdp->media->len ? chorus_sdp_media_ice_ufrag(sdp, m0) : NULL;
-        const ChorusSdpMedia *old0 = g_ptr_array_index(p->offer->media, 0);
-        if (g_strcmp0(ufrag, chorus_sdp_media_ice_ufrag(p->offer, old0)) != 0) {
-            g_set_error(error, CHORUS_SDP_ERROR, CHORUS_SDP_ERROR_INVALID,
-                        "ICE restart is not supported: hang up and offer again");
-            chorus_sdp_free(sdp);
-            return FALSE;
-        }
-        chorus_sdp_free(p->offer);
-        p->offer = sdp;
-        p->answered = FALSE;
-        return TRUE;
-    }
+    if (!fresh)
+        return renegotiate(p, sdp, error);
     if (!read_transport(p, sdp, error)) {
         chorus_sdp_free(sdp);
         peer_free(p);

@@ -37,6 +37,9 @@ typedef struct {
     gint64 last_tx_us;
     guint64 keyframe_requests;
     gint64 last_pli_us;
+    guint64 prev_expected; /* for the per-second inbound loss (slowlink) */
+    gint64 prev_lost;
+    gint64 last_slow_up_us, last_slow_down_us;
 } PeerMedia;
 
 struct ChorusPeer {

@@ -13,6 +13,8 @@
 #define NTP_UNIX_OFFSET      2208988800ULL
 #define MEDIA_IDLE_US        (1000 * 1000)
 #define KEYFRAME_INTERVAL_US (300 * 1000)
+#define SLOWLINK_INTERVAL_US (5 * 1000 * 1000)
+#define SLOWLINK_FRACTION    26 /* of 256: about 10 % loss */
 
 static uint64_t ntp_now(gint64 now_real_us)
 {
@@ -181,6 +183,35 @@ static void rtcp_feedback(ChorusPeer *p, const chorus_rtcp_header *hd, chorus_rt
     }
 }
 
+/* A lossy leg: the client's uplink (what we receive) or its downlink (its reports). */
+static void slow_link(ChorusPeer *p, PeerMedia *m, gboolean uplink, guint lost_pct)
+{
+    gint64 now = g_get_monotonic_time();
+    gint64 *last = uplink ? &m->last_slow_up_us : &m->last_slow_down_us;
+    if (*last != 0 && now - *last < SLOWLINK_INTERVAL_US)
+        return;
+    *last = now;
+    json_t *msg = chorus_proto_msg("slowlink", NULL, chorus_session_id(p->h->session));
+    json_object_set_new(msg, "sender", json_integer((json_int_t)p->h->id));
+    json_object_set_new(msg, "mid", json_string(m->mid));
+    json_object_set_new(msg, "media", json_string(m->video ? "video" : "audio"));
+    json_object_set_new(msg, "uplink", json_boolean(uplink));
+    json_object_set_new(msg, "lost", json_integer(lost_pct));
+    chorus_peer_emit(p, msg);
+    chorus_handle *h = p->h;
+    if (h->created && h->plugin->desc->slow_link)
+        h->plugin->desc->slow_link(h, h->plugin_state, m->index, m->video, uplink);
+}
+
+static void on_report_blocks(ChorusPeer *p, const chorus_rtcp_report_block *blocks, guint n)
+{
+    for (guint i = 0; i < n; i++) {
+        PeerMedia *m = media_by_local_ssrc(p, blocks[i].ssrc);
+        if (m != NULL && blocks[i].fraction_lost >= SLOWLINK_FRACTION)
+            slow_link(p, m, FALSE, blocks[i].fraction_lost * 100u / 256u);
+    }
+}
+
 static void rtcp_in(ChorusPeer *p, uint8_t *buf, size_t len)
 {
     if (chorus_srtp_unprotect_rtcp(p->srtp, buf, &len) != 0) {
@@ -201,6 +232,11 @@ static void rtcp_in(ChorusPeer *p, uint8_t *buf, size_t len)
                     chorus_rtp_stats_on_sr(&p->media[i].in_stats, sr.ntp,
                                            (uint64_t)g_get_monotonic_time());
             }
+            on_report_blocks(p, sr.reports, sr.report_count);
+        } else if (kind == CHORUS_RTCP_KIND_RR) {
+            chorus_rtcp_rr rr;
+            if (chorus_rtcp_parse_rr(&hd, &rr) == 0)
+                on_report_blocks(p, rr.reports, rr.report_count);
         } else if (kind == CHORUS_RTCP_KIND_PLI || kind == CHORUS_RTCP_KIND_FIR ||
                    kind == CHORUS_RTCP_KIND_REMB) {
             rtcp_feedback(p, &hd, kind, buf, len);
@@ -388,6 +424,16 @@ gboolean chorus_peer_tick(gpointer data)
         PeerMedia *m = &p->media[i];
         if (m->receiving && now - m->last_rx_us > MEDIA_IDLE_US)
             media_event(p, m, FALSE);
+        if (!m->stats_started)
+            continue;
+        guint64 expected = chorus_rtp_stats_expected(&m->in_stats);
+        gint64 lost = chorus_rtp_stats_lost(&m->in_stats);
+        guint64 d_expected = expected - m->prev_expected;
+        gint64 d_lost = lost - m->prev_lost;
+        m->prev_expected = expected;
+        m->prev_lost = lost;
+        if (d_expected >= 20 && d_lost > 0 && (guint64)d_lost * 10 >= d_expected)
+            slow_link(p, m, TRUE, (guint)((guint64)d_lost * 100 / d_expected));
     }
     size_t len = build_reports(p, now, g_get_real_time());
     if (len > 0)

@@ -249,6 +249,26 @@ static char *ice_strip_sdp_attr(char *sdp)
     return sdp;
 }
 
+/* A local candidate as an SDP attribute value ("candidate:..."), a new string. Loopback
+ * candidates are advertised with the lowest local preference, so a client that can
+ * reach a real interface never nominates 127.0.0.1 first (libnice ranks loopback high). */
+static gboolean ice_address_is_loopback(const NiceAddress *addr)
+{
+    char ip[NICE_ADDRESS_STRING_LEN];
+    nice_address_to_string(addr, ip);
+    return g_str_has_prefix(ip, "127.") || strcmp(ip, "::1") == 0;
+}
+
+static char *ice_candidate_sdp(NiceAgent *agent, const NiceCandidate *cand)
+{
+    NiceCandidate *c = nice_candidate_copy(cand);
+    if (ice_address_is_loopback(&c->addr) && c->type == NICE_CANDIDATE_TYPE_HOST)
+        c->priority = (c->priority & 0xff000000u) | (256u - ICE_COMPONENT);
+    char *sdp = nice_agent_generate_local_candidate_sdp(agent, c);
+    nice_candidate_free(c);
+    return sdp ? ice_strip_sdp_attr(sdp) : NULL;
+}
+
 static void ice_on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
 {
     ChorusIce *ice = data;
@@ -256,10 +276,9 @@ static void ice_on_new_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer
     if (ice->closing || cand->stream_id != ice->stream_id || cand->component_id != ICE_COMPONENT ||
         cand->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
         return;
-    char *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
+    char *sdp = ice_candidate_sdp(agent, cand);
     if (!sdp)
         return;
-    ice_strip_sdp_attr(sdp);
     LOG_D(TAG, "[%s] local %s", ice->local_ufrag, sdp);
     if (ice->cb.on_local_candidate) {
         ice_enter(ice);
@@ -517,21 +536,15 @@ static gboolean ice_address_allowed(const ChorusIce *ice, const struct ifaddrs *
     return FALSE;
 }
 
-/* Adds the allowed local addresses to the agent; returns how many. */
-static guint ice_add_local_addresses(ChorusIce *ice)
+/* Adds the allowed local addresses of one kind (loopback or not) to the agent. */
+static guint ice_add_addresses_of(ChorusIce *ice, struct ifaddrs *ifs, GHashTable *seen,
+                                  gboolean loopback)
 {
-    struct ifaddrs *ifs = NULL;
-    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     guint added = 0;
-
-    if (getifaddrs(&ifs) != 0) {
-        LOG_E(TAG, "getifaddrs: %s", g_strerror(errno));
-        g_hash_table_unref(seen);
-        return 0;
-    }
     for (const struct ifaddrs *ifa = ifs; ifa; ifa = ifa->ifa_next) {
         if (!ifa->ifa_addr ||
-            (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
+            (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6) ||
+            ice_is_loopback(ifa) != loopback)
             continue;
         NiceAddress addr;
         char ip[NICE_ADDRESS_STRING_LEN];
@@ -549,6 +562,22 @@ static guint ice_add_local_addresses(ChorusIce *ice)
             added++;
         }
     }
+    return added;
+}
+
+/* Adds the allowed local addresses to the agent; returns how many. Loopback goes last:
+ * libnice prefers addresses added first, and a remote client must not be steered to
+ * 127.0.0.1 ahead of a real interface. */
+static guint ice_add_local_addresses(ChorusIce *ice)
+{
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0) {
+        LOG_E(TAG, "getifaddrs: %s", g_strerror(errno));
+        return 0;
+    }
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    guint added = ice_add_addresses_of(ice, ifs, seen, FALSE);
+    added += ice_add_addresses_of(ice, ifs, seen, TRUE);
     freeifaddrs(ifs);
     g_hash_table_unref(seen);
     return added;
@@ -679,9 +708,9 @@ char **chorus_ice_local_candidates(ChorusIce *ice)
             NiceCandidate *c = l->data;
             if (c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
                 continue;
-            char *sdp = nice_agent_generate_local_candidate_sdp(ice->agent, c);
+            char *sdp = ice_candidate_sdp(ice->agent, c);
             if (sdp)
-                g_ptr_array_add(out, ice_strip_sdp_attr(sdp));
+                g_ptr_array_add(out, sdp);
         }
         g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
     }

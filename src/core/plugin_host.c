@@ -13,16 +13,18 @@
 
 typedef struct {
     chorus_handle *h; /* a reference */
+    ChorusConn *conn; /* where the direct answer goes (a reference), NULL: the owner */
     char *transaction;
     json_t *body;
     json_t *jsep;
     char *reason;
 } Job;
 
-static Job *job_new(chorus_handle *h, const char *transaction)
+static Job *job_new(chorus_handle *h, ChorusConn *conn, const char *transaction)
 {
     Job *job = g_new0(Job, 1);
     job->h = chorus_handle_ref(h);
+    job->conn = conn ? chorus_conn_ref(conn) : NULL;
     job->transaction = g_strdup(transaction);
     return job;
 }
@@ -31,6 +33,8 @@ static void job_free(gpointer data)
 {
     Job *job = data;
     chorus_handle_unref(job->h);
+    if (job->conn)
+        chorus_conn_unref(job->conn);
     g_free(job->transaction);
     g_free(job->reason);
     if (job->body)
@@ -45,9 +49,24 @@ static guint64 sid(const chorus_handle *h)
     return chorus_session_id(h->session);
 }
 
+/* An event: to the session's current connection. */
 static void reply(chorus_handle *h, json_t *msg)
 {
     chorus_session_send(h->session, msg);
+}
+
+/* The direct answer to a request (ack, success, error): to the socket that sent it, as
+ * in Janus, even when another socket has claimed the session since. */
+static void answer(Job *job, json_t *msg)
+{
+    if (job->conn == NULL) {
+        chorus_session_send(job->h->session, msg);
+        return;
+    }
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (text != NULL)
+        chorus_conn_send(job->conn, text);
 }
 
 static gboolean run_start(gpointer data)
@@ -65,19 +84,19 @@ static gboolean run_start(gpointer data)
         g_atomic_int_set(&h->gone, 1);
         chorus_handle_unregister(h);
         chorus_worker_release(h->worker);
-        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_PLUGIN_ATTACH,
-                                    "Couldn't attach to plugin: error '%d'", error));
+        answer(job, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_PLUGIN_ATTACH,
+                                       "Couldn't attach to plugin: error '%d'", error));
         return G_SOURCE_REMOVE;
     }
     h->created = TRUE;
-    reply(h, chorus_proto_success_id(job->transaction, sid(h), h->id));
+    answer(job, chorus_proto_success_id(job->transaction, sid(h), h->id));
     return G_SOURCE_REMOVE;
 }
 
-void chorus_handle_start(chorus_handle *h, const char *transaction)
+void chorus_handle_start(chorus_handle *h, ChorusConn *conn, const char *transaction)
 {
     h->worker = chorus_worker_assign();
-    chorus_worker_invoke(h->worker, run_start, job_new(h, transaction), job_free);
+    chorus_worker_invoke(h->worker, run_start, job_new(h, conn, transaction), job_free);
 }
 
 /* A client's offer goes to the PeerConnection before the plugin sees the message. */
@@ -87,14 +106,14 @@ static gboolean apply_jsep(Job *job)
     const char *type = json_string_value(json_object_get(job->jsep, "type"));
     const char *sdp = json_string_value(json_object_get(job->jsep, "sdp"));
     if (g_strcmp0(type, "offer") != 0) {
-        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_UNEXPECTED_ANSWER,
-                                    "Unexpected ANSWER (did we offer?)"));
+        answer(job, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_UNEXPECTED_ANSWER,
+                                       "Unexpected ANSWER (did we offer?)"));
         return FALSE;
     }
     GError *error = NULL;
     if (!chorus_peer_apply_offer(h, sdp, &error)) {
-        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_JSEP_INVALID_SDP,
-                                    "JSEP error: invalid SDP (%s)", error->message));
+        answer(job, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_JSEP_INVALID_SDP,
+                                       "JSEP error: invalid SDP (%s)", error->message));
         g_error_free(error);
         return FALSE;
     }
@@ -107,8 +126,8 @@ static gboolean run_message(gpointer data)
     chorus_handle *h = job->h;
     const chorus_plugin *p = h->plugin->desc;
     if (g_atomic_int_get(&h->gone) || !h->created) {
-        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_HANDLE_NOT_FOUND,
-                                    "No such handle %" G_GUINT64_FORMAT " in session", h->id));
+        answer(job, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_HANDLE_NOT_FOUND,
+                                       "No such handle %" G_GUINT64_FORMAT " in session", h->id));
         return G_SOURCE_REMOVE;
     }
     if (job->jsep != NULL && !apply_jsep(job))
@@ -117,27 +136,28 @@ static gboolean run_message(gpointer data)
         p->handle_message(h, h->plugin_state, job->transaction, job->body, job->jsep);
     switch (r.type) {
     case CHORUS_PLUGIN_OK:
-        reply(h, chorus_proto_plugin_msg("success", job->transaction, sid(h), h->id, p->package,
-                                         r.content, NULL));
+        answer(job, chorus_proto_plugin_msg("success", job->transaction, sid(h), h->id, p->package,
+                                            r.content, NULL));
         break;
     case CHORUS_PLUGIN_ASYNC:
         if (r.content)
             json_decref(r.content);
-        reply(h, chorus_proto_msg("ack", job->transaction, sid(h)));
+        answer(job, chorus_proto_msg("ack", job->transaction, sid(h)));
         break;
     default:
         if (r.content)
             json_decref(r.content);
-        reply(h, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_PLUGIN_MESSAGE, "%s",
-                                    r.error ? r.error : "Plugin could not handle the message"));
+        answer(job, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_PLUGIN_MESSAGE, "%s",
+                                       r.error ? r.error : "Plugin could not handle the message"));
         break;
     }
     return G_SOURCE_REMOVE;
 }
 
-void chorus_handle_message(chorus_handle *h, const char *transaction, json_t *body, json_t *jsep)
+void chorus_handle_message(chorus_handle *h, ChorusConn *conn, const char *transaction,
+                           json_t *body, json_t *jsep)
 {
-    Job *job = job_new(h, transaction);
+    Job *job = job_new(h, conn, transaction);
     job->body = json_deep_copy(body);
     job->jsep = jsep ? json_deep_copy(jsep) : NULL;
     chorus_worker_invoke(h->worker, run_message, job, job_free);
@@ -149,13 +169,14 @@ static gboolean run_hangup(gpointer data)
     chorus_handle *h = job->h;
     chorus_peer_close(h, job->reason);
     if (job->transaction)
-        reply(h, chorus_proto_msg("success", job->transaction, sid(h)));
+        answer(job, chorus_proto_msg("success", job->transaction, sid(h)));
     return G_SOURCE_REMOVE;
 }
 
-void chorus_handle_hangup(chorus_handle *h, const char *transaction, const char *reason)
+void chorus_handle_hangup(chorus_handle *h, ChorusConn *conn, const char *transaction,
+                          const char *reason)
 {
-    Job *job = job_new(h, transaction);
+    Job *job = job_new(h, conn, transaction);
     job->reason = g_strdup(reason);
     chorus_worker_invoke(h->worker, run_hangup, job, job_free);
 }
@@ -194,16 +215,16 @@ static gboolean run_detach(gpointer data)
     }
     remove_timers(h);
     if (job->transaction)
-        reply(h, chorus_proto_msg("success", job->transaction, sid(h)));
+        answer(job, chorus_proto_msg("success", job->transaction, sid(h)));
     json_t *ev = chorus_proto_msg("detached", NULL, sid(h));
     json_object_set_new(ev, "sender", json_integer((json_int_t)h->id));
     reply(h, ev);
     return G_SOURCE_REMOVE;
 }
 
-void chorus_handle_detach(chorus_handle *h, const char *transaction)
+void chorus_handle_detach(chorus_handle *h, ChorusConn *conn, const char *transaction)
 {
-    Job *job = job_new(h, transaction);
+    Job *job = job_new(h, conn, transaction);
     chorus_handle_unref(h); /* the job holds its own reference now */
     chorus_worker_invoke(h->worker, run_detach, job, job_free);
 }
@@ -247,7 +268,7 @@ static gboolean run_trickle(gpointer data)
 
 void chorus_handle_trickle(chorus_handle *h, json_t *candidates)
 {
-    Job *job = job_new(h, NULL);
+    Job *job = job_new(h, NULL, NULL);
     job->body = json_deep_copy(candidates);
     chorus_worker_invoke(h->worker, run_trickle, job, job_free);
 }
@@ -307,7 +328,7 @@ static void host_close_pc(chorus_handle *h, const char *reason)
 static void host_end_session(chorus_handle *h)
 {
     if (h != NULL && chorus_handle_unregister(h))
-        chorus_handle_detach(chorus_handle_ref(h), NULL);
+        chorus_handle_detach(chorus_handle_ref(h), NULL, NULL);
 }
 
 typedef struct {

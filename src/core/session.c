@@ -51,15 +51,23 @@ static guint64 random_id(void)
 
 ChorusSession *chorus_session_create(ChorusConn *conn, guint max_sessions)
 {
+    gboolean in_use = FALSE;
+    return chorus_session_create_with_id(conn, max_sessions, 0, &in_use);
+}
+
+ChorusSession *chorus_session_create_with_id(ChorusConn *conn, guint max_sessions, guint64 id,
+                                             gboolean *in_use)
+{
     g_mutex_lock(&registry_lock);
-    if (registry == NULL || g_hash_table_size(registry) >= max_sessions) {
+    *in_use = id != 0 && registry && g_hash_table_contains(registry, &id);
+    if (registry == NULL || *in_use || g_hash_table_size(registry) >= max_sessions) {
         g_mutex_unlock(&registry_lock);
         return NULL;
     }
     ChorusSession *s = g_new0(ChorusSession, 1);
-    do {
+    s->id = id;
+    while (s->id == 0 || g_hash_table_contains(registry, &s->id))
         s->id = random_id() % (guint64)MAX_JS_SAFE_ID;
-    } while (s->id == 0 || g_hash_table_contains(registry, &s->id));
     s->ref = 2; /* the registry's and the caller's */
     g_mutex_init(&s->lock);
     s->conn = conn ? chorus_conn_ref(conn) : NULL;

@@ -39,6 +39,10 @@ void chorus_sessions_cleanup(void);
 /* A new session bound to conn (may be NULL); registered, returned with a reference
  * for the caller. Returns NULL if max_sessions is reached. */
 ChorusSession *chorus_session_create(ChorusConn *conn, guint max_sessions);
+/* The same with the id the client asked for; *in_use is set (and NULL returned) when a
+ * session already has it. */
+ChorusSession *chorus_session_create_with_id(ChorusConn *conn, guint max_sessions, guint64 id,
+                                             gboolean *in_use);
 /* A new reference, or NULL if no such (live) session. */
 ChorusSession *chorus_session_lookup(guint64 id);
 ChorusSession *chorus_session_ref(ChorusSession *s);

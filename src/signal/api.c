@@ -60,7 +60,7 @@ static void destroy_session(ChorusSession *s)
     if (handles == NULL)
         return;
     for (guint i = 0; i < handles->len; i++)
-        chorus_handle_detach(g_ptr_array_index(handles, i), NULL);
+        chorus_handle_detach(g_ptr_array_index(handles, i), NULL, NULL);
     g_ptr_array_free(handles, TRUE);
 }
 
@@ -78,7 +78,17 @@ static json_t *req_ping(Request *r)
 
 static json_t *req_create(Request *r)
 {
-    ChorusSession *s = chorus_session_create(r->conn, (guint)config->max_sessions);
+    json_t *want = json_object_get(r->root, "id");
+    if (want != NULL && (!json_is_integer(want) || json_integer_value(want) <= 0 ||
+                         json_integer_value(want) >= ((json_int_t)1 << 53)))
+        return err(r, CHORUS_ERR_INVALID_ELEMENT_TYPE,
+                   "Invalid element type (id should be a positive integer below 2^53)");
+    gboolean in_use = FALSE;
+    ChorusSession *s =
+        chorus_session_create_with_id(r->conn, (guint)config->max_sessions,
+                                      want ? (guint64)json_integer_value(want) : 0, &in_use);
+    if (in_use)
+        return err(r, CHORUS_ERR_SESSION_CONFLICT, "Session ID already in use");
     if (s == NULL)
         return err(r, CHORUS_ERR_NOT_ACCEPTING_SESSIONS, "Session limit reached (%d)",
                    config->max_sessions);
@@ -114,7 +124,7 @@ static json_t *req_attach(Request *r)
     if (h == NULL)
         return err(r, CHORUS_ERR_PLUGIN_ATTACH, "Handle limit reached (%d per session)",
                    config->max_handles_per_session);
-    chorus_handle_start(h, r->transaction); /* the worker answers */
+    chorus_handle_start(h, r->conn, r->transaction); /* the worker answers */
     chorus_handle_unref(h);
     return NULL;
 }
@@ -170,7 +180,7 @@ static json_t *req_message(Request *r)
         if (bad != NULL)
             return bad;
     }
-    chorus_handle_message(r->handle, r->transaction, body, jsep); /* the worker answers */
+    chorus_handle_message(r->handle, r->conn, r->transaction, body, jsep); /* the worker answers */
     return NULL;
 }
 
@@ -190,7 +200,7 @@ static json_t *req_trickle(Request *r)
 
 static json_t *req_hangup(Request *r)
 {
-    chorus_handle_hangup(r->handle, r->transaction, "Janus API hangup request");
+    chorus_handle_hangup(r->handle, r->conn, r->transaction, "Janus API hangup request");
     return NULL;
 }
 
@@ -198,7 +208,7 @@ static json_t *req_detach(Request *r)
 {
     if (!chorus_handle_unregister(r->handle))
         return err(r, CHORUS_ERR_HANDLE_NOT_FOUND, "No such handle in session");
-    chorus_handle_detach(chorus_handle_ref(r->handle), r->transaction);
+    chorus_handle_detach(chorus_handle_ref(r->handle), r->conn, r->transaction);
     return NULL;
 }
 

@@ -17,6 +17,8 @@ Janus offer host candidates on every interface by default, so the pair
 machine. Only when the machine has no non-loopback IPv4 address at all do we
 patch aioice's gathering (in this test process only) to offer 127.0.0.1;
 Chorus offers loopback candidates by default ([media] ice_loopback=true).
+CHORUS_AIORTC_LOOPBACK=1 forces that mode (Chorus only: Janus, as configured
+by the harness, offers no loopback candidate).
 Using the real address first means aioice itself is run unmodified.
 """
 
@@ -51,18 +53,21 @@ _patched = False
 
 
 def make_reachable():
-    """Return the addresses aioice will use; patch in 127.0.0.1 if there are none."""
+    """Return the IPv4 addresses aioice will offer. With none but loopback (or with
+    CHORUS_AIORTC_LOOPBACK=1 in the environment, to test that path), patch aioice's
+    gathering in this process to offer 127.0.0.1 only."""
     global _patched
-    addrs = own_ipv4_addresses()
+    force = os.environ.get("CHORUS_AIORTC_LOOPBACK", "") not in ("", "0")
+    addrs = [] if force else own_ipv4_addresses()
     if addrs:
         return addrs
     if not _patched:
         original = aioice.ice.get_host_addresses
 
-        def with_loopback(use_ipv4, use_ipv6):
-            return (["127.0.0.1"] if use_ipv4 else []) + original(use_ipv4, use_ipv6)
+        def loopback_only(use_ipv4, use_ipv6):
+            return ["127.0.0.1"] if use_ipv4 else original(False, use_ipv6)
 
-        aioice.ice.get_host_addresses = with_loopback
+        aioice.ice.get_host_addresses = loopback_only
         _patched = True
     return ["127.0.0.1"]
 

@@ -337,7 +337,7 @@ static void test_roundtrip_line_endings(void)
 static void test_roundtrip_unknown_and_rejected(void)
 {
     const char *text =
-        HEAD "i=a session\r\nb=AS:300\r\na=x-session-thing:1 2 3\r\n"
+        HEAD "i=a session\r\nk=prompt\r\ni=more info\r\nb=AS:300\r\na=x-session-thing:1 2 3\r\n"
              "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\nb=TIAS:64000\r\n"
              "a=mid:a\r\na=bundle-only\r\na=x-google-flag:conference\r\n"
              "a=rtcp-fb:* nack\r\na=ssrc:5 label:foo\r\na=ssrc:5 x-flag\r\n"
@@ -347,6 +347,9 @@ static void test_roundtrip_unknown_and_rejected(void)
     g_autoptr(ChorusSdp) sdp = parse_ok(text);
     const ChorusSdpMedia *a = media_at(sdp, 0);
     g_assert_cmpuint(sdp->attrs->len, ==, 1);
+    g_assert_cmpuint(sdp->lines->len, ==, 3); /* kept in writing order: i, i, k */
+    g_assert_cmpint(((ChorusSdpLine *)sdp->lines->pdata[1])->type, ==, 'i');
+    g_assert_cmpint(((ChorusSdpLine *)sdp->lines->pdata[2])->type, ==, 'k');
     g_assert_cmpuint(a->attrs->len, ==, 3); /* bundle-only, x-google-flag, 2nd fingerprint */
     g_assert_null(((ChorusSdpAttr *)a->attrs->pdata[0])->value);
     g_assert_true(chorus_sdp_media_has_rtcp_fb(a, 0, "nack", NULL));
@@ -940,15 +943,17 @@ static void test_answer_direction_override_and_ssrc(void)
     const ChorusSdpMedia *s3 = media_at(ans, 3);
     g_assert_cmpuint(s3->port, ==, 0);
     g_assert_cmpstr(s3->mid, ==, "s3");
-    g_assert_null(s3->ice.ufrag);
+    g_assert_cmpstr(s3->ice.ufrag, ==, "Srv1"); /* transport on rejected m-lines too */
+    g_assert_cmpuint(s3->codecs->len, ==, 1);
+    g_assert_null(((ChorusSdpCodec *)s3->codecs->pdata[0])->encoding);
     g_assert_false(chorus_sdp_is_bundled(ans, "s3"));
     g_assert_true(chorus_sdp_is_bundled(ans, "x4"));
     g_assert_cmpint(media_at(ans, 4)->direction, ==, CHORUS_SDP_DIRECTION_RECVONLY);
     g_assert_cmpint(media_at(ans, 5)->direction, ==, CHORUS_SDP_DIRECTION_INACTIVE); /* auto */
 
     g_autofree char *text = chorus_sdp_to_string(ans);
-    g_assert_nonnull(strstr(text, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
-                                  "a=mid:s3\r\n"));
+    g_assert_nonnull(strstr(text, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"));
+    g_assert_nonnull(strstr(text, "a=setup:active\r\na=mid:s3\r\nm=audio 9 "));
     g_assert_nonnull(strstr(text, "a=ssrc:7001 cname:chorus-7\r\n"));
     g_assert_nonnull(strstr(text, "a=ssrc:7001 msid:peer-17 voice\r\n"));
 }
@@ -1125,6 +1130,28 @@ static void test_answer_aiortc(void)
                                   "a=end-of-candidates\r\n"));
 }
 
+static void test_answer_legacy_sctp(void)
+{
+    g_autoptr(ChorusSdp) offer = parse_ok(
+        HEAD "a=group:BUNDLE 0\r\nm=application 9 DTLS/SCTP 5000\r\nc=IN IP4 0.0.0.0\r\n" TRANSPORT
+             "a=mid:0\r\na=sctpmap:5000 webrtc-datachannel 65535\r\n");
+    ChorusSdpLocalCaps caps = local_caps();
+    g_autoptr(ChorusSdp) ans = answer_ok(offer, &caps);
+    const ChorusSdpMedia *d = media_at(ans, 0);
+
+    g_assert_cmpuint(d->port, ==, 9);
+    g_assert_cmpstr(d->proto, ==, "DTLS/SCTP");
+    g_assert_cmpstr(d->fmt, ==, "5000");
+    g_assert_cmpuint(d->sctp_port, ==, 0);
+    g_autofree char *text = chorus_sdp_to_string(ans);
+    g_assert_nonnull(strstr(text, "m=application 9 DTLS/SCTP 5000\r\n"));
+    g_assert_nonnull(strstr(text, "a=sctpmap:5000 webrtc-datachannel 1024\r\n"));
+
+    caps.data_channels = FALSE;
+    g_autoptr(ChorusSdp) off = answer_ok(offer, &caps);
+    g_assert_cmpuint(media_at(off, 0)->port, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1155,5 +1182,6 @@ int main(int argc, char **argv)
     g_test_add_func("/sdp/answer/bundle", test_answer_no_bundle_and_outside_bundle);
     g_test_add_func("/sdp/answer/setup-and-errors", test_answer_setup_and_errors);
     g_test_add_func("/sdp/answer/aiortc", test_answer_aiortc);
+    g_test_add_func("/sdp/answer/legacy-sctp", test_answer_legacy_sctp);
     return g_test_run();
 }

@@ -18,6 +18,7 @@ translated to Janus's configuration files when the target is Janus.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -285,6 +286,9 @@ class Server:
         if report:
             problems.append("sanitizer report in the log: %s" % report)
         self.proc = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
         if problems:
             raise ServerError("%s (%s): %s\nlogs: %s\nstderr tail:\n%s"
                               % (self.kind, self.name, "; ".join(problems), self.stderr_path,

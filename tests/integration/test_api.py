@@ -17,8 +17,8 @@ import subprocess
 
 import pytest
 
-from chorus_server import SRC_ROOT, chorus_binary, sanitizer_report, target
-from janus_client import JanusWS, ProtocolError, error_code, new_transaction, run
+from chorus_server import SRC_ROOT, chorus_binary, sanitizer_report
+from janus_client import JanusWS, error_code, new_transaction, run
 
 # The echo plugin's answer carries the body back in Chorus; Janus's echotest
 # needs one attribute it knows ("audio") or it answers with an error.

@@ -8,7 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 mapfile -t pkgs < <(grep -v '^#' tools/build-packages.txt | grep -v '^$')
 apt-get update -q
 apt-get install -y -q "${pkgs[@]}"
-./autogen.sh
+[ -x configure ] || ./autogen.sh
 mkdir -p build
 (cd build && { [ -f Makefile ] || ../configure; } && make -j"$(nproc)")
 exec build/chorus "$@"

@@ -19,7 +19,7 @@
  *       'timeout' | 'disconnected' | 'closed').
  *   session.info() → server_info,  session.attach(plugin, {opaqueId}) → Promise<Handle>
  *   session.destroy() → ends the session on the server and closes the socket.
- *   Events (session.on(name, fn) returns an "off" function): 'statechange' (state),
+ *   Events (session.on(name, fn) returns an "off" function): 'connected', 'statechange' (state),
  *     'disconnected' ({code, reason}), 'reconnecting' ({attempt, delayMs}), 'reconnected',
  *     'timeout', 'destroyed' ({reason}), 'error' (err), 'message' (every frame received).
  *   When the WebSocket drops, the library reconnects to the same URL and sends
@@ -284,6 +284,7 @@
     }
 
     async open() {
+      if (this.state !== 'new') throw new ChorusError('open() is called once per Session', 'state');
       this._setState('connecting');
       try {
         this.ws = await this._openSocket();
@@ -422,6 +423,7 @@
         this.emit('error', new ChorusError(err.reason || 'error', err.code, msg));
         return;
       }
+      if (msg.session_id != null && this.id != null && msg.session_id !== this.id) return; // not ours
       if (kind === 'timeout') {
         this.emit('timeout');
         this._teardown('timeout');
@@ -514,6 +516,7 @@
     async send(body, jsep, opts) {
       const msg = { janus: 'message', body: body || {} };
       if (jsep) msg.jsep = jsep;
+      if (opts && opts.transaction) msg.transaction = opts.transaction;
       const reply = await this._handleRequest(msg, opts);
       if (reply.plugindata) reply.data = reply.plugindata.data;
       return reply;
@@ -693,13 +696,17 @@
         if (this._trickleOff) await waitGathering(pc, 10000);
         const jsep = { type: 'offer', sdp: pc.localDescription.sdp };
         if (this._trickleOff) jsep.trickle = false;
-        // The answer comes as an event with a jsep (usually with our transaction).
-        const answerWait = this._wait((m) => m.janus === 'event' && m.jsep && m.jsep.type === 'answer',
-                                      timeoutMs, 'answer');
+        // The answer comes as an event with a jsep (usually with our transaction); an event
+        // with our transaction, an "error" and no jsep is the plugin refusing the offer.
+        const transaction = randomId(12);
+        const answerWait = this._wait((m) => m.janus === 'event' &&
+          ((m.jsep && m.jsep.type === 'answer') ||
+           (m.transaction === transaction && m.plugindata && m.plugindata.data && m.plugindata.data.error)),
+        timeoutMs, 'answer');
         answerWait.promise.catch(() => {});
         let reply;
         try {
-          reply = await this.send(body, jsep, { timeoutMs });
+          reply = await this.send(body, jsep, { timeoutMs, transaction });
         } catch (e) {
           answerWait.cancel(e);
           throw e;
@@ -707,13 +714,17 @@
         // The offer is with the server: our candidates may follow it now.
         this._flushLocalCandidates();
         let ev;
-        if (reply.janus === 'success' && reply.jsep) {
+        if (reply.janus === 'success') {
           answerWait.cancel(null);
-          ev = reply;
+          ev = reply; // a synchronous answer (or refusal)
         } else {
           ev = await answerWait.promise;
         }
         if (pc !== this.pc) throw new ChorusError('hung up while connecting', 'closed');
+        if (!ev.jsep) {
+          const d = (ev.plugindata && ev.plugindata.data) || {};
+          throw new ChorusError(String(d.error || 'no answer'), d.error_code || 'refused', ev);
+        }
         await pc.setRemoteDescription(ev.jsep);
         const queued = this._remoteCandidates;
         this._remoteCandidates = [];

@@ -433,6 +433,21 @@ static gboolean read_transport(ChorusPeer *p, const ChorusSdp *sdp, GError **err
     return chorus_ice_set_remote_credentials(p->ice, ufrag, pwd, error);
 }
 
+/* The m-line carrying the transport, until the answer says: the offer's BUNDLE tag. */
+static void offer_bundle(ChorusPeer *p, const ChorusSdp *sdp)
+{
+    p->bundle_index = 0;
+    for (guint g = 0; g < sdp->groups->len; g++) {
+        const ChorusSdpGroup *grp = g_ptr_array_index(sdp->groups, g);
+        guint index = 0;
+        if (g_ascii_strcasecmp(grp->semantics, "BUNDLE") == 0 && grp->mids->len > 0 &&
+            chorus_sdp_find_media_by_mid(sdp, g_ptr_array_index(grp->mids, 0), &index))
+            p->bundle_index = (int)index;
+    }
+    const ChorusSdpMedia *m = g_ptr_array_index(sdp->media, (guint)p->bundle_index);
+    g_strlcpy(p->bundle_mid, m->mid ? m->mid : "", sizeof(p->bundle_mid));
+}
+
 /* A new offer on a live PeerConnection: same DTLS transport; new ICE credentials mean
  * an ICE restart (a phone that changed network). Takes sdp. */
 static gboolean renegotiate(ChorusPeer *p, ChorusSdp *sdp, GError **error)
@@ -485,6 +500,7 @@ gboolean chorus_peer_apply_offer(chorus_handle *h, const char *sdp_text, GError 
         return FALSE;
     }
     p->offer = sdp;
+    offer_bundle(p, sdp);
     const char *opts = sdp->ice.options;
     const ChorusSdpMedia *m0 = g_ptr_array_index(sdp->media, 0);
     p->trickle = (opts && strstr(opts, "trickle")) ||
@@ -663,8 +679,10 @@ char *chorus_peer_create_answer(chorus_handle *h, json_t *options, GError **erro
         .ice_pwd = chorus_ice_local_pwd(p->ice),
         .fingerprint_algorithm = algorithm,
         .fingerprint = space + 1,
-        .setup = p->remote_setup == CHORUS_SDP_SETUP_ACTIVE ? CHORUS_SDP_SETUP_PASSIVE
-                                                            : CHORUS_SDP_SETUP_ACTIVE,
+        /* Passive for an actpass offer: as the DTLS server our SRTP profile order wins
+         * (AEAD_AES_128_GCM first; Chromium's own order puts AES-CM first). */
+        .setup = p->remote_setup == CHORUS_SDP_SETUP_PASSIVE ? CHORUS_SDP_SETUP_ACTIVE
+                                                             : CHORUS_SDP_SETUP_PASSIVE,
         .session_id = h->id,
         .session_version = 1,
         .data_channels = !json_is_false(data),
@@ -756,6 +774,13 @@ void chorus_peer_trickle(chorus_handle *h, json_t *candidate)
         return;
     }
     const char *text = json_string_value(json_object_get(candidate, "candidate"));
+    const char *mid = json_string_value(json_object_get(candidate, "sdpMid"));
+    json_t *index = json_object_get(candidate, "sdpMLineIndex");
+    if (p->bundle_index >= 0 &&
+        ((mid && strcmp(mid, p->bundle_mid) != 0) ||
+         (!mid && json_is_integer(index) && json_integer_value(index) != p->bundle_index))) {
+        return; /* one transport (BUNDLE): candidates of the other m-lines are not used */
+    }
     GError *error = NULL;
     if (text == NULL || *text == '\0') {
         chorus_ice_remote_gathering_done(p->ice); /* an empty candidate ends gathering */

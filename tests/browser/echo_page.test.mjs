@@ -98,7 +98,7 @@ test('echo.html: camera, microphone and data channel come back', { timeout: 9000
   await stopServer(srv);
 });
 
-test('chorus.js: a dropped WebSocket is reconnected and the session claimed', { timeout: 90000 }, async () => {
+test('chorus.js: errors, keepalive, reconnect with claim, hangup and detach', { timeout: 90000 }, async () => {
   const srv = await startServer({ name: 'browser-echo-reconnect' });
   const { page, close, saveConsole } = await launchBrowser('browser-echo-reconnect');
   try {
@@ -126,19 +126,24 @@ test('chorus.js: a dropped WebSocket is reconnected and the session claimed', { 
     const before = await page.evaluate(() => ({ id: window.echoTest.session.id, handle: window.echoTest.handle.id }));
 
     // Drop the signalling socket under the session (the PeerConnection is not touched).
-    const seen = await within(page.evaluate(() => new Promise((resolve) => {
+    // A request made while reconnecting is queued and sent after the claim.
+    const seen = await within(page.evaluate(() => new Promise((resolve, reject) => {
       const s = window.echoTest.session;
       const states = [];
+      let queued = null;
       s.on('statechange', (st) => states.push(st));
-      s.once('reconnected', () => resolve({ states, id: s.id }));
+      s.once('disconnected', () => {
+        queued = window.echoTest.handle.request({ audio: true, video: true });
+        queued.catch(reject);
+      });
+      s.once('reconnected', async () => resolve({ states, id: s.id, reply: await queued }));
       s.ws.close();
     })), 20000, 'reconnect');
     assert.deepEqual(seen.states, ['reconnecting', 'connected']);
     assert.equal(seen.id, before.id, 'the same session was claimed');
 
     // The handle still works over the new socket, and so do media and data.
-    const reply = await within(page.evaluate(() => window.echoTest.handle.request({ audio: true, video: true })),
-                               10000, 'a plugin request after the claim');
+    const reply = seen.reply;
     if (TARGET === 'chorus') assert.equal(reply.data.echo, 'event', JSON.stringify(reply));
     else assert.equal(reply.data.echotest, 'event', JSON.stringify(reply));
     assert.equal(await page.evaluate(() => window.echoTest.handle.id), before.handle);
@@ -157,6 +162,33 @@ test('chorus.js: a dropped WebSocket is reconnected and the session claimed', { 
     assert.deepEqual(lost, { ok: false, code: 458, state: 'closed' });
 
     await within(page.evaluate(() => window.echoTest.stop()), 10000, 'echoTest.stop()');
+
+    // hangup() ends the PeerConnection (the server confirms with "hangup"); the same handle
+    // can connect again; detach() ends it ("detached").
+    const again = await within(page.evaluate(async (plugin) => {
+      const h = await window.echoTest.session.attach(plugin);
+      const events = [];
+      for (const n of ['webrtcup', 'hangup', 'detached']) h.on(n, () => events.push(n));
+      const received = async () => {
+        let n = 0;
+        (await h.pc.getStats()).forEach((x) => { if (x.type === 'inbound-rtp') n += x.packetsReceived; });
+        return n;
+      };
+      const until = async (cond) => { while (!(await cond())) await new Promise((r) => setTimeout(r, 100)); };
+      await h.connect({ audio: true, video: false });
+      await until(async () => (await received()) > 0);
+      await h.hangup();
+      await until(() => events.includes('hangup'));
+      const pcAfterHangup = h.pc;
+      await h.connect({ audio: true, video: false });
+      await until(async () => (await received()) > 0);
+      await h.detach();
+      return { events, pcAfterHangup, detached: h.detached, pc: h.pc };
+    }, srv.echoPlugin), 30000, 'hangup, connect again, detach');
+    // (a "hangup" may come before "detached": detaching ends the PeerConnection too)
+    assert.deepEqual(again.events.slice(0, 3), ['webrtcup', 'hangup', 'webrtcup'], JSON.stringify(again));
+    assert.equal(again.events.at(-1), 'detached', JSON.stringify(again));
+    assert.deepEqual([again.pcAfterHangup, again.detached, again.pc], [null, true, null]);
     await page.evaluate(() => window.echoTest.session.destroy());
   } finally {
     saveConsole();

@@ -4,3 +4,5 @@ htmlcssdir = $(htmldir)/css
 dist_htmlcss_DATA = html/css/chorus.css
 htmljsdir = $(htmldir)/js
 dist_htmljs_DATA = html/js/chorus.js
+htmlimgdir = $(htmldir)/img
+dist_htmlimg_DATA = html/img/echo.png

@@ -31,6 +31,10 @@ extern "C" {
 /* Bumped whenever a struct below changes layout or meaning. */
 #define CHORUS_PLUGIN_ABI_VERSION 1
 
+/* place_handle errors. */
+#define CHORUS_PLACE_HAS_PEER   1
+#define CHORUS_PLACE_HAS_TIMERS 2
+
 #define CHORUS_PLUGIN_ENTRY_SYMBOL "chorus_plugin_entry"
 #define CHORUS_PLUGIN_EXPORT       __attribute__((visibility("default")))
 
@@ -69,14 +73,20 @@ typedef struct {
  * payload from data, and writes its own header for the receiver: the SSRC and payload
  * type of the receiver's m-line (mindex), and header extensions with the receiver's
  * ids (mid, audio level from audio_level/voice, abs-send-time, transport-cc).
- * So a plugin forwarding a packet only rewrites seq/timestamp (in place is fine: the
- * core copies during send) and sets mindex to the receiver's m-line. */
+ * So a plugin forwarding a packet sets seq/timestamp and mindex in its own copy of
+ * the struct; data is never modified. */
 typedef struct {
     bool video;      /* media kind of the m-line it belongs to */
     int mindex;      /* m-line index in the negotiated SDP, -1 if unknown */
     const char *mid; /* mid of the m-line, may be NULL */
     uint8_t *data;   /* plain (decrypted) RTP or RTCP */
     size_t len;
+    /* RTP: the header's sequence number, timestamp and SSRC as received. For send_rtp
+     * the core takes seq and timestamp from here (not from data), so a plugin
+     * rewrites them in a copy of this struct and leaves the shared bytes alone. */
+    uint16_t seq;
+    uint32_t timestamp;
+    uint32_t ssrc;
     int audio_level; /* RFC 6464 level, 0 (loud) .. 127 (silent) -dBov; -1: absent */
     bool voice;      /* RFC 6464 voice activity flag */
     const char *rid; /* simulcast rid (RTP), NULL if absent */
@@ -95,6 +105,11 @@ typedef struct {
 } chorus_data;
 
 typedef bool (*chorus_timer_fn)(chorus_handle *handle, void *user); /* true: run again */
+typedef void (*chorus_continue_fn)(chorus_handle *handle, void *user);
+
+/* Keeps an RTP stream continuous while its source changes (a voice slot carrying one
+ * speaker, then another): opaque, owned by the plugin, one worker only. */
+typedef struct chorus_rtp_rewriter chorus_rtp_rewriter;
 
 /* What the core offers to plugins. Every function may be called from the handle's
  * worker thread; push_event and end_session may be called from any thread. */
@@ -140,6 +155,31 @@ typedef struct chorus_host {
     uint64_t (*session_id)(const chorus_handle *h);
     /* True once destroy_session has begun: drop late work for this handle. */
     bool (*handle_is_gone)(const chorus_handle *h);
+
+    /* Moves the handle to the worker that owns key (the same key always maps to the
+     * same worker while the server runs), so handles sharing a key (a voice group)
+     * forward to each other without crossing threads. Call from handle_message,
+     * before the handle has a PeerConnection and before adding timers; the move
+     * happens when handle_message returns, then fn(h, user) runs on the new worker
+     * (continue there: e.g. push the answer). Returns 0, or CHORUS_PLACE_* errors:
+     * the handle already has a PeerConnection or timers. If the handle is already on
+     * that worker, fn still runs (soon, on it). */
+    int (*place_handle)(chorus_handle *h, const char *key, chorus_continue_fn fn, void *user);
+    /* The index of the handle's worker (for logs and affinity checks). */
+    int (*worker_index)(const chorus_handle *h);
+
+    /* A summary of an SDP offer's m-lines: a JSON array of {"index", "mid", "type"
+     * ("audio"|"video"|"application"), "direction" (the client's view)}, a new
+     * reference; NULL if jsep has no parsable SDP. jsep is borrowed. */
+    json_t *(*describe_sdp)(json_t *jsep);
+
+    /* RTP rewriting for continuous output streams (see chorus_rtp_rewriter). map
+     * returns false when the packet must be dropped (an old packet of a source that
+     * was switched away). now_us: a monotonic clock in microseconds. */
+    chorus_rtp_rewriter *(*rewriter_new)(uint32_t clock_rate);
+    void (*rewriter_free)(chorus_rtp_rewriter *rw);
+    bool (*rewriter_map)(chorus_rtp_rewriter *rw, uint32_t source, uint16_t seq, uint32_t ts,
+                         uint64_t now_us, uint16_t *out_seq, uint32_t *out_ts);
 
     /* The core's logger, tagged with the plugin's name. */
     void (*log)(chorus_log_level level, const char *tag, const char *fmt, ...)

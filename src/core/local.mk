@@ -10,7 +10,8 @@ src_core_libchorus_core_a_SOURCES = \
 	src/core/janus_proto.c src/core/janus_proto.h \
 	src/core/plugin_loader.c src/core/plugin_loader.h \
 	src/core/plugin_host.c src/core/plugin_host.h \
-	src/core/peer.c src/core/peer.h src/core/peer_priv.h src/core/peer_rtp.c
+	src/core/peer.c src/core/peer.h src/core/peer_priv.h src/core/peer_rtp.c \
+	src/core/placement.c src/core/placement.h
 
 # Everything a binary linking the core needs, in link order.
 CHORUS_CORE_LIBS = src/core/libchorus-core.a src/net/libchorus-net.a src/media/libchorus-media.a src/util/libchorus-util.a \

@@ -762,9 +762,41 @@ static void flush_waiting(ChorusPeer *p)
         send_answer_event(p->h, msg);
 }
 
+#define MAX_PENDING_TRICKLE 128
+
+gboolean chorus_peer_apply_pending(chorus_handle *h, GError **error)
+{
+    if (h->pending_offer != NULL) {
+        gboolean ok = chorus_peer_apply_offer(h, h->pending_offer, error);
+        g_clear_pointer(&h->pending_offer, g_free);
+        if (!ok)
+            return FALSE;
+    }
+    if (h->peer == NULL) {
+        g_set_error(error, CHORUS_SDP_ERROR, CHORUS_SDP_ERROR_NEGOTIATION, "no offer to answer");
+        return FALSE;
+    }
+    if (h->pending_trickle != NULL) {
+        json_t *pending = h->pending_trickle;
+        h->pending_trickle = NULL;
+        size_t i;
+        json_t *c;
+        json_array_foreach(pending, i, c) chorus_peer_trickle(h, c);
+        json_decref(pending);
+    }
+    return TRUE;
+}
+
 void chorus_peer_trickle(chorus_handle *h, json_t *candidate)
 {
     ChorusPeer *p = h->peer;
+    if (p == NULL && h->pending_offer != NULL) { /* the PeerConnection comes with the answer */
+        if (h->pending_trickle == NULL)
+            h->pending_trickle = json_array();
+        if (json_array_size(h->pending_trickle) < MAX_PENDING_TRICKLE)
+            json_array_append(h->pending_trickle, candidate);
+        return;
+    }
     if (p == NULL || p->closing) {
         LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": trickle without a PeerConnection ignored", h->id);
         return;

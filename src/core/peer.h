@@ -25,6 +25,10 @@ const char *chorus_peers_fingerprint(void);
 /* Applies a client offer to h (creating the peer if needed) and starts ICE gathering.
  * Returns FALSE with an error message for the client (Janus 465) if the SDP is bad. */
 gboolean chorus_peer_apply_offer(chorus_handle *h, const char *sdp, GError **error);
+/* Applies h's pending offer (creating or renegotiating its PeerConnection on h's
+ * current worker) and the candidates trickled before it. FALSE with error if the offer
+ * is unusable or there is none. */
+gboolean chorus_peer_apply_pending(chorus_handle *h, GError **error);
 /* Builds the answer SDP for h's pending offer, shaped by the plugin's jsep options
  * (see push_event in chorus/plugin.h). Returns a new string, or NULL with error. */
 char *chorus_peer_create_answer(chorus_handle *h, json_t *options, GError **error);

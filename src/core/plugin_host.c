@@ -4,7 +4,10 @@
 
 #include "core/janus_proto.h"
 #include "core/peer.h"
+#include "core/placement.h"
 #include "core/plugin_loader.h"
+#include "media/rtp_rewrite.h"
+#include "media/sdp.h"
 #include "util/log.h"
 
 #define TAG "host"
@@ -12,6 +15,7 @@
 /* ---- jobs on the handle's worker ---- */
 
 typedef struct {
+    gint ref;
     chorus_handle *h; /* a reference */
     ChorusConn *conn; /* where the direct answer goes (a reference), NULL: the owner */
     char *transaction;
@@ -23,6 +27,7 @@ typedef struct {
 static Job *job_new(chorus_handle *h, ChorusConn *conn, const char *transaction)
 {
     Job *job = g_new0(Job, 1);
+    job->ref = 1;
     job->h = chorus_handle_ref(h);
     job->conn = conn ? chorus_conn_ref(conn) : NULL;
     job->transaction = g_strdup(transaction);
@@ -32,6 +37,8 @@ static Job *job_new(chorus_handle *h, ChorusConn *conn, const char *transaction)
 static void job_free(gpointer data)
 {
     Job *job = data;
+    if (!g_atomic_int_dec_and_test(&job->ref))
+        return;
     chorus_handle_unref(job->h);
     if (job->conn)
         chorus_conn_unref(job->conn);
@@ -42,6 +49,18 @@ static void job_free(gpointer data)
     if (job->jsep)
         json_decref(job->jsep);
     g_free(job);
+}
+
+/* A job queued before its handle moved to another worker goes after it. Returns FALSE
+ * when the job was re-posted (the caller returns at once). */
+static gboolean job_at_home(Job *job, GSourceFunc fn)
+{
+    ChorusWorker *home = chorus_handle_worker(job->h);
+    if (chorus_worker_is_current(home))
+        return TRUE;
+    g_atomic_int_inc(&job->ref);
+    chorus_worker_invoke(home, fn, job, job_free);
+    return FALSE;
 }
 
 static guint64 sid(const chorus_handle *h)
@@ -99,8 +118,9 @@ void chorus_handle_start(chorus_handle *h, ChorusConn *conn, const char *transac
     chorus_worker_invoke(h->worker, run_start, job_new(h, conn, transaction), job_free);
 }
 
-/* A client's offer goes to the PeerConnection before the plugin sees the message. */
-static gboolean apply_jsep(Job *job)
+/* A client's offer is checked now and kept: the PeerConnection is made when the plugin
+ * answers, on the worker the handle lives on then (the plugin may place it). */
+static gboolean keep_offer(Job *job)
 {
     chorus_handle *h = job->h;
     const char *type = json_string_value(json_object_get(job->jsep, "type"));
@@ -111,18 +131,24 @@ static gboolean apply_jsep(Job *job)
         return FALSE;
     }
     GError *error = NULL;
-    if (!chorus_peer_apply_offer(h, sdp, &error)) {
+    ChorusSdp *parsed = chorus_sdp_parse(sdp, -1, &error);
+    if (parsed == NULL) {
         answer(job, chorus_proto_error(job->transaction, sid(h), CHORUS_ERR_JSEP_INVALID_SDP,
                                        "JSEP error: invalid SDP (%s)", error->message));
         g_error_free(error);
         return FALSE;
     }
+    chorus_sdp_free(parsed);
+    g_free(h->pending_offer);
+    h->pending_offer = g_strdup(sdp);
     return TRUE;
 }
 
 static gboolean run_message(gpointer data)
 {
     Job *job = data;
+    if (!job_at_home(job, run_message))
+        return G_SOURCE_REMOVE;
     chorus_handle *h = job->h;
     const chorus_plugin *p = h->plugin->desc;
     if (g_atomic_int_get(&h->gone) || !h->created) {
@@ -130,7 +156,7 @@ static gboolean run_message(gpointer data)
                                        "No such handle %" G_GUINT64_FORMAT " in session", h->id));
         return G_SOURCE_REMOVE;
     }
-    if (job->jsep != NULL && !apply_jsep(job))
+    if (job->jsep != NULL && !keep_offer(job))
         return G_SOURCE_REMOVE;
     chorus_plugin_result r =
         p->handle_message(h, h->plugin_state, job->transaction, job->body, job->jsep);
@@ -151,6 +177,7 @@ static gboolean run_message(gpointer data)
                                        r.error ? r.error : "Plugin could not handle the message"));
         break;
     }
+    chorus_placement_finish(h); /* a move the plugin asked for, after the answer */
     return G_SOURCE_REMOVE;
 }
 
@@ -160,12 +187,14 @@ void chorus_handle_message(chorus_handle *h, ChorusConn *conn, const char *trans
     Job *job = job_new(h, conn, transaction);
     job->body = json_deep_copy(body);
     job->jsep = jsep ? json_deep_copy(jsep) : NULL;
-    chorus_worker_invoke(h->worker, run_message, job, job_free);
+    chorus_worker_invoke(chorus_handle_worker(h), run_message, job, job_free);
 }
 
 static gboolean run_hangup(gpointer data)
 {
     Job *job = data;
+    if (!job_at_home(job, run_hangup))
+        return G_SOURCE_REMOVE;
     chorus_handle *h = job->h;
     chorus_peer_close(h, job->reason);
     if (job->transaction)
@@ -178,7 +207,7 @@ void chorus_handle_hangup(chorus_handle *h, ChorusConn *conn, const char *transa
 {
     Job *job = job_new(h, conn, transaction);
     job->reason = g_strdup(reason);
-    chorus_worker_invoke(h->worker, run_hangup, job, job_free);
+    chorus_worker_invoke(chorus_handle_worker(h), run_hangup, job, job_free);
 }
 
 static void remove_timers(chorus_handle *h)
@@ -196,6 +225,8 @@ static void remove_timers(chorus_handle *h)
 static gboolean run_detach(gpointer data)
 {
     Job *job = data;
+    if (!job_at_home(job, run_detach))
+        return G_SOURCE_REMOVE;
     chorus_handle *h = job->h;
     g_atomic_int_set(&h->gone, 1);
     if (h->peer != NULL) {
@@ -226,7 +257,7 @@ void chorus_handle_detach(chorus_handle *h, ChorusConn *conn, const char *transa
 {
     Job *job = job_new(h, conn, transaction);
     chorus_handle_unref(h); /* the job holds its own reference now */
-    chorus_worker_invoke(h->worker, run_detach, job, job_free);
+    chorus_worker_invoke(chorus_handle_worker(h), run_detach, job, job_free);
 }
 
 typedef struct {
@@ -239,6 +270,8 @@ static gboolean run_query(gpointer data)
 {
     Query *q = data;
     const chorus_plugin *p = q->h->plugin->desc;
+    if (!chorus_worker_is_current(chorus_handle_worker(q->h)))
+        return G_SOURCE_REMOVE; /* moved meanwhile: no view this time */
     if (q->h->created && !g_atomic_int_get(&q->h->gone) && p->query_session)
         q->info = p->query_session(q->h, q->h->plugin_state);
     q->webrtc = chorus_peer_info(q->h);
@@ -248,7 +281,7 @@ static gboolean run_query(gpointer data)
 json_t *chorus_handle_query(chorus_handle *h, json_t **webrtc)
 {
     Query q = {.h = h};
-    chorus_worker_invoke_sync(h->worker, run_query, &q);
+    chorus_worker_invoke_sync(chorus_handle_worker(h), run_query, &q);
     *webrtc = q.webrtc;
     return q.info;
 }
@@ -256,6 +289,8 @@ json_t *chorus_handle_query(chorus_handle *h, json_t **webrtc)
 static gboolean run_trickle(gpointer data)
 {
     Job *job = data;
+    if (!job_at_home(job, run_trickle))
+        return G_SOURCE_REMOVE;
     if (json_is_array(job->body)) {
         size_t i;
         json_t *c;
@@ -270,7 +305,7 @@ void chorus_handle_trickle(chorus_handle *h, json_t *candidates)
 {
     Job *job = job_new(h, NULL, NULL);
     job->body = json_deep_copy(candidates);
-    chorus_worker_invoke(h->worker, run_trickle, job, job_free);
+    chorus_worker_invoke(chorus_handle_worker(h), run_trickle, job, job_free);
 }
 
 /* ---- the host table ---- */
@@ -286,9 +321,19 @@ static int host_push_event(chorus_handle *h, const char *transaction, json_t *da
     const char *type = jsep ? json_string_value(json_object_get(jsep, "type")) : NULL;
     if (type == NULL)
         return chorus_session_send(h->session, msg) ? 0 : CHORUS_ERR_TRANSPORT_SPECIFIC;
-    if (strcmp(type, "answer") != 0 || h->peer == NULL || !chorus_worker_is_current(h->worker)) {
+    if (strcmp(type, "answer") != 0 || !chorus_worker_is_current(chorus_handle_worker(h))) {
         json_decref(msg);
         return CHORUS_ERR_WEBRTC_STATE;
+    }
+    GError *error = NULL;
+    if (!chorus_peer_apply_pending(h, &error)) {
+        json_object_del(msg, "jsep");
+        json_t *pd = json_object_get(json_object_get(msg, "plugindata"), "data");
+        json_object_set_new(pd, "jsep_error",
+                            json_string(error ? error->message : "no offer to answer"));
+        g_clear_error(&error);
+        chorus_session_send(h->session, msg);
+        return CHORUS_ERR_JSEP_INVALID_SDP;
     }
     chorus_peer_send_when_gathered(h, msg); /* writes the SDP, sends when it is complete */
     return 0;
@@ -364,13 +409,14 @@ static unsigned host_timer_add(chorus_handle *h, unsigned interval_ms, chorus_ti
 {
     if (h == NULL || fn == NULL || g_atomic_int_get(&h->gone))
         return 0;
-    g_return_val_if_fail(chorus_worker_is_current(h->worker), 0);
+    g_return_val_if_fail(chorus_worker_is_current(chorus_handle_worker(h)), 0);
     Timer *t = g_new0(Timer, 1);
     t->h = chorus_handle_ref(h);
     t->fn = fn;
     t->user = user;
     t->id = ++h->next_timer_id;
-    GSource *src = chorus_worker_timer(h->worker, interval_ms, timer_fire, t, timer_free);
+    GSource *src =
+        chorus_worker_timer(chorus_handle_worker(h), interval_ms, timer_fire, t, timer_free);
     g_hash_table_insert(h->timers, GUINT_TO_POINTER(t->id), src);
     return t->id;
 }
@@ -412,6 +458,57 @@ static bool host_handle_is_gone(const chorus_handle *h)
     return g_atomic_int_get(&h->gone) != 0;
 }
 
+static int host_place_handle(chorus_handle *h, const char *key, chorus_continue_fn fn, void *user)
+{
+    if (h == NULL || fn == NULL || !chorus_worker_is_current(chorus_handle_worker(h)))
+        return CHORUS_ERR_WEBRTC_STATE;
+    return chorus_placement_request(h, key, fn, user);
+}
+
+static int host_worker_index(const chorus_handle *h)
+{
+    return (int)chorus_worker_index(chorus_handle_worker(h));
+}
+
+static json_t *host_describe_sdp(json_t *jsep)
+{
+    const char *text = json_string_value(json_object_get(jsep, "sdp"));
+    ChorusSdp *sdp = text ? chorus_sdp_parse(text, -1, NULL) : NULL;
+    if (sdp == NULL)
+        return NULL;
+    static const char *const kinds[] = {"audio", "video", "application", "other"};
+    json_t *out = json_array();
+    for (guint i = 0; i < sdp->media->len; i++) {
+        const ChorusSdpMedia *m = g_ptr_array_index(sdp->media, i);
+        json_array_append_new(
+            out, json_pack("{s:i,s:s?,s:s,s:s,s:b}", "index", (int)i, "mid", m->mid, "type",
+                           kinds[m->kind], "direction",
+                           chorus_sdp_direction_name(chorus_sdp_media_direction(sdp, m)),
+                           "disabled", m->port == 0));
+    }
+    chorus_sdp_free(sdp);
+    return out;
+}
+
+static chorus_rtp_rewriter *host_rewriter_new(uint32_t clock_rate)
+{
+    chorus_rtp_rewriter *rw = g_new0(chorus_rtp_rewriter, 1);
+    chorus_rtp_rewriter_init(rw, 0, clock_rate, (uint16_t)g_random_int(), g_random_int());
+    return rw;
+}
+
+static void host_rewriter_free(chorus_rtp_rewriter *rw)
+{
+    g_free(rw);
+}
+
+static bool host_rewriter_map(chorus_rtp_rewriter *rw, uint32_t source, uint16_t seq, uint32_t ts,
+                              uint64_t now_us, uint16_t *out_seq, uint32_t *out_ts)
+{
+    return chorus_rtp_rewriter_map(rw, source, seq, ts, now_us, out_seq, out_ts) ==
+           CHORUS_RTP_REWRITE_FORWARD;
+}
+
 static void host_log(chorus_log_level level, const char *tag, const char *fmt, ...)
 {
     va_list ap;
@@ -437,6 +534,12 @@ static const chorus_host host = {
     .handle_id = host_handle_id,
     .session_id = host_session_id,
     .handle_is_gone = host_handle_is_gone,
+    .place_handle = host_place_handle,
+    .worker_index = host_worker_index,
+    .describe_sdp = host_describe_sdp,
+    .rewriter_new = host_rewriter_new,
+    .rewriter_free = host_rewriter_free,
+    .rewriter_map = host_rewriter_map,
     .log = host_log,
 };
 

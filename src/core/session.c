@@ -306,6 +306,11 @@ GPtrArray *chorus_session_handles(ChorusSession *s)
     return list;
 }
 
+ChorusWorker *chorus_handle_worker(const chorus_handle *h)
+{
+    return __atomic_load_n(&h->worker, __ATOMIC_ACQUIRE);
+}
+
 chorus_handle *chorus_handle_ref(chorus_handle *h)
 {
     g_atomic_int_inc(&h->ref);
@@ -317,6 +322,9 @@ void chorus_handle_unref(chorus_handle *h)
     if (h == NULL || !g_atomic_int_dec_and_test(&h->ref))
         return;
     g_hash_table_destroy(h->timers);
+    g_free(h->pending_offer);
+    if (h->pending_trickle)
+        json_decref(h->pending_trickle);
     chorus_session_unref(h->session);
     g_free(h->opaque_id);
     g_free(h);

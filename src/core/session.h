@@ -19,15 +19,21 @@ typedef struct ChorusPluginEntry ChorusPluginEntry; /* core/plugin_host.h */
 struct chorus_handle {
     guint64 id;
     gint ref;
-    gint gone;                 /* set once destroy has begun (atomic) */
-    ChorusSession *session;    /* a reference */
-    ChorusPluginEntry *plugin; /* borrowed: plugins outlive handles */
-    ChorusWorker *worker;      /* borrowed: workers outlive handles */
-    void *plugin_state;        /* worker thread only */
-    gboolean created;          /* create_session succeeded (worker thread only) */
-    GHashTable *timers;        /* id -> GSource*, worker thread only */
-    guint next_timer_id;       /* worker thread only */
-    struct ChorusPeer *peer;   /* the PeerConnection, worker thread only (core/peer.h) */
+    gint gone;                  /* set once destroy has begun (atomic) */
+    ChorusSession *session;     /* a reference */
+    ChorusPluginEntry *plugin;  /* borrowed: plugins outlive handles */
+    ChorusWorker *worker;       /* borrowed (workers outlive handles); read it with
+                                   chorus_handle_worker: placement may move it once */
+    void *plugin_state;         /* worker thread only */
+    gboolean created;           /* create_session succeeded (worker thread only) */
+    GHashTable *timers;         /* id -> GSource*, worker thread only */
+    guint next_timer_id;        /* worker thread only */
+    struct ChorusPeer *peer;    /* the PeerConnection, worker thread only (core/peer.h) */
+    char *pending_offer;        /* the client's offer, applied when the plugin answers */
+    json_t *pending_trickle;    /* candidates that came before the PeerConnection */
+    ChorusWorker *place_target; /* a placement asked for in handle_message */
+    chorus_continue_fn place_fn;
+    void *place_user;
     char *opaque_id;
     gint64 created_us;
 };
@@ -84,6 +90,8 @@ gboolean chorus_handle_unregister(chorus_handle *h);
 /* Handles of a session (references). */
 GPtrArray *chorus_session_handles(ChorusSession *s);
 chorus_handle *chorus_handle_ref(chorus_handle *h);
+/* The handle's current worker (atomic read: placement may move a handle once). */
+ChorusWorker *chorus_handle_worker(const chorus_handle *h);
 void chorus_handle_unref(chorus_handle *h);
 
 #endif

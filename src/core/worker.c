@@ -15,7 +15,6 @@ struct ChorusWorker {
 static ChorusWorker *workers;
 static guint worker_count;
 static GMutex assign_lock;
-static gint stopping;
 
 static gpointer worker_main(gpointer data)
 {
@@ -33,7 +32,6 @@ void chorus_workers_start(guint n)
         n = MAX(1u, g_get_num_processors());
     workers = g_new0(ChorusWorker, n);
     worker_count = n;
-    g_atomic_int_set(&stopping, 0);
     for (guint i = 0; i < n; i++) {
         ChorusWorker *w = &workers[i];
         w->index = i;
@@ -56,7 +54,6 @@ void chorus_workers_stop(void)
 {
     if (workers == NULL)
         return;
-    g_atomic_int_set(&stopping, 1);
     for (guint i = 0; i < worker_count; i++)
         chorus_worker_invoke(&workers[i], quit_loop, workers[i].loop, NULL);
     for (guint i = 0; i < worker_count; i++) {
@@ -83,18 +80,38 @@ ChorusWorker *chorus_worker_get(guint index)
     return index < worker_count ? &workers[index] : NULL;
 }
 
-ChorusWorker *chorus_worker_assign(void)
+static ChorusWorker *least_loaded(void)
 {
-    g_return_val_if_fail(worker_count > 0, NULL);
-    g_mutex_lock(&assign_lock);
     ChorusWorker *best = &workers[0];
     for (guint i = 1; i < worker_count; i++) {
         if (g_atomic_int_get(&workers[i].load) < g_atomic_int_get(&best->load))
             best = &workers[i];
     }
+    return best;
+}
+
+ChorusWorker *chorus_worker_assign(void)
+{
+    g_return_val_if_fail(worker_count > 0, NULL);
+    g_mutex_lock(&assign_lock);
+    ChorusWorker *best = least_loaded();
     g_atomic_int_inc(&best->load);
     g_mutex_unlock(&assign_lock);
     return best;
+}
+
+ChorusWorker *chorus_worker_least_loaded(void)
+{
+    g_return_val_if_fail(worker_count > 0, NULL);
+    g_mutex_lock(&assign_lock);
+    ChorusWorker *best = least_loaded();
+    g_mutex_unlock(&assign_lock);
+    return best;
+}
+
+void chorus_worker_acquire(ChorusWorker *w)
+{
+    g_atomic_int_inc(&w->load);
 }
 
 void chorus_worker_release(ChorusWorker *w)

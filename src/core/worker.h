@@ -19,6 +19,10 @@ ChorusWorker *chorus_worker_get(guint index); /* borrowed; NULL past the end */
  * Release with chorus_worker_release. Borrowed pointer (workers live until stop). */
 ChorusWorker *chorus_worker_assign(void);
 void chorus_worker_release(ChorusWorker *w);
+/* Counts one more handle on w (a handle moved there). */
+void chorus_worker_acquire(ChorusWorker *w);
+/* The worker with the fewest handles, without counting anything. Borrowed. */
+ChorusWorker *chorus_worker_least_loaded(void);
 guint chorus_worker_index(const ChorusWorker *w);
 guint chorus_worker_load(const ChorusWorker *w);
 

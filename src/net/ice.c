@@ -1,4 +1,5 @@
-/* ICE on libnice: one agent, one stream, one component, controlled role, full ICE,
+/* ICE on libnice: one agent, one stream, one component, controlled role (controlling
+ * when the config asks, for client-side agents), full ICE,
  * trickle both ways, RFC 7675 consent freshness. See ice.h for the contract.
  *
  * Re-entrancy: libnice emits its signals synchronously from inside API calls (when it
@@ -50,6 +51,7 @@ struct ChorusIce {
     NiceRelayType turn_type;
     char *turn_user, *turn_password;
     guint timeout_s;
+    gboolean controlling;
 
     char *local_ufrag, *local_pwd;
     ChorusIceState state;
@@ -355,6 +357,7 @@ static void ice_copy_config(ChorusIce *ice, const ChorusIceConfig *cfg)
         ice->turn_password = g_strdup(cfg->turn_password ? cfg->turn_password : "");
     }
     ice->timeout_s = cfg->timeout_s ? cfg->timeout_s : ICE_DEFAULT_TIMEOUT;
+    ice->controlling = cfg->controlling;
 }
 
 static gboolean ice_refresh_local_credentials(ChorusIce *ice)
@@ -386,8 +389,8 @@ static gboolean ice_setup_agent(ChorusIce *ice)
     ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245, opts);
     if (!ice->agent)
         return FALSE;
-    g_object_set(ice->agent, "controlling-mode", FALSE, "ice-udp", TRUE, "ice-tcp", ice->tcp,
-                 "upnp", FALSE, NULL);
+    g_object_set(ice->agent, "controlling-mode", ice->controlling, "ice-udp", TRUE, "ice-tcp",
+                 ice->tcp, "upnp", FALSE, NULL);
     ice->stream_id = nice_agent_add_stream(ice->agent, 1);
     if (ice->stream_id == 0)
         return FALSE;

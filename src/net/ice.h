@@ -1,5 +1,7 @@
-/* ICE for one PeerConnection, on libnice: full ICE, controlled role (the client
- * offers), one stream with one component (BUNDLE + rtcp-mux), trickle both ways.
+/* ICE for one PeerConnection, on libnice: full ICE, controlled role by default (the client
+ * offers; ChorusIceConfig.controlling selects the controlling role for a client-side
+ * agent such as tools/chorus-loadgen), one stream with one component (BUNDLE + rtcp-mux),
+ * trickle both ways.
  *
  * Threading: the agent is bound to the GMainContext given at creation (a worker's);
  * every callback runs there, and every function must be called there too.
@@ -80,6 +82,10 @@ typedef struct {
     const char *turn_user;
     const char *turn_password;
     guint timeout_s; /* consent/traffic timeout before FAILED; 0: 30 */
+    /* ICE role (RFC 8445 section 6.1.1). FALSE (the server's case): controlled, the
+     * offering peer nominates. TRUE: controlling, this agent nominates the pair; for
+     * an agent that sends the offer (a client, e.g. tools/chorus-loadgen). */
+    gboolean controlling;
 } ChorusIceConfig;
 
 /* Creates the agent on ctx (borrowed; must outlive the agent). cfg is copied. */

@@ -1,2 +1,2 @@
 # conf/: the server's config and one file per plugin, every option commented.
-dist_conf_DATA += conf/chorus.conf conf/chorus.plugin.echo.conf
+dist_conf_DATA += conf/chorus.conf conf/chorus.plugin.echo.conf conf/chorus.plugin.voice.conf

@@ -10,6 +10,16 @@ plugins_echo_chorus_plugin_echo_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_echo_chorus_plugin_echo_la_LIBADD = $(JANSSON_LIBS) $(GLIB_LIBS)
 endif
 
+if PLUGIN_VOICE
+plugin_LTLIBRARIES += plugins/voice/chorus_plugin_voice.la
+plugins_voice_chorus_plugin_voice_la_SOURCES = plugins/voice/voice.c plugins/voice/voice.h \
+	plugins/voice/channels.c plugins/voice/events.c plugins/voice/forward.c \
+	plugins/voice/membership.c plugins/voice/requests.c
+plugins_voice_chorus_plugin_voice_la_CFLAGS = $(PLUGIN_CFLAGS)
+plugins_voice_chorus_plugin_voice_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_voice_chorus_plugin_voice_la_LIBADD = $(JANSSON_LIBS) $(GLIB_LIBS)
+endif
+
 # The server run from the build tree loads plugins from plugins/build/: link them there.
 all-local: plugins-build-dir
 plugins-build-dir: $(plugin_LTLIBRARIES)

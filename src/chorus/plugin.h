@@ -165,6 +165,10 @@ typedef struct chorus_host {
      * the handle already has a PeerConnection or timers. If the handle is already on
      * that worker, fn still runs (soon, on it). */
     int (*place_handle)(chorus_handle *h, const char *key, chorus_continue_fn fn, void *user);
+    /* Runs fn(h, user) on h's worker soon (after what is already queued there). Any
+     * thread; h is referenced until fn ran. fn does not run if h is destroyed first.
+     * For control work on another participant (a moderator's kick). */
+    void (*handle_call)(chorus_handle *h, chorus_continue_fn fn, void *user);
     /* The index of the handle's worker (for logs and affinity checks). */
     int (*worker_index)(const chorus_handle *h);
 

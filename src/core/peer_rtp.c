@@ -128,7 +128,10 @@ static void rtp_in(ChorusPeer *p, uint8_t *buf, size_t len)
                          .mid = m->mid,
                          .data = buf,
                          .len = len,
-                         .audio_level = -1};
+                         .audio_level = -1,
+                         .seq = r.seq,
+                         .timestamp = r.timestamp,
+                         .ssrc = r.ssrc};
     read_extensions(m, &r, &pkt, rid, sizeof(rid));
     h->plugin->desc->incoming_rtp(h, h->plugin_state, &pkt);
 }
@@ -328,13 +331,13 @@ void chorus_peer_send_rtp(chorus_handle *h, const chorus_packet *pkt)
         chorus_rtp_parse(pkt->data, pkt->len, &r) != 0)
         return;
     gint64 now_real = g_get_real_time();
-    chorus_rtp_write_header(p->buf, sizeof(p->buf), m->pt, r.marker, r.seq, r.timestamp,
+    chorus_rtp_write_header(p->buf, sizeof(p->buf), m->pt, r.marker, pkt->seq, pkt->timestamp,
                             m->local_ssrc);
     size_t off = CHORUS_RTP_HEADER_MIN + write_extensions(p, m, pkt, now_real);
     if (off + r.payload_len + CHORUS_SRTP_MAX_TRAILER > sizeof(p->buf))
         return;
     memcpy(p->buf + off, r.payload, r.payload_len);
-    m->last_tx_ts = r.timestamp;
+    m->last_tx_ts = pkt->timestamp;
     m->last_tx_us = now_real;
     protect_and_send_rtp(p, m, off + r.payload_len);
 }

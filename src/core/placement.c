@@ -47,9 +47,18 @@ typedef struct {
     void *user;
 } Continuation;
 
+static void continuation_free(gpointer data);
+
 static gboolean run_continuation(gpointer data)
 {
     Continuation *c = data;
+    ChorusWorker *home = chorus_handle_worker(c->h);
+    if (!chorus_worker_is_current(home)) { /* moved meanwhile: follow it */
+        Continuation *again = g_memdup2(c, sizeof(*c));
+        chorus_handle_ref(again->h);
+        chorus_worker_invoke(home, run_continuation, again, continuation_free);
+        return G_SOURCE_REMOVE;
+    }
     if (!g_atomic_int_get(&c->h->gone) && c->h->created)
         c->fn(c->h, c->user);
     return G_SOURCE_REMOVE;
@@ -83,4 +92,13 @@ void chorus_placement_finish(chorus_handle *h)
               chorus_worker_index(home), chorus_worker_index(target));
     }
     chorus_worker_invoke(target, run_continuation, c, continuation_free);
+}
+
+void chorus_placement_call(chorus_handle *h, chorus_continue_fn fn, void *user)
+{
+    Continuation *c = g_new0(Continuation, 1);
+    c->h = chorus_handle_ref(h);
+    c->fn = fn;
+    c->user = user;
+    chorus_worker_invoke(chorus_handle_worker(h), run_continuation, c, continuation_free);
 }

@@ -16,5 +16,7 @@ int chorus_placement_request(chorus_handle *h, const char *key, chorus_continue_
 /* Carries out a recorded request after handle_message returned: moves h to its new
  * worker and runs the continuation there. Does nothing without a request. */
 void chorus_placement_finish(chorus_handle *h);
+/* Runs fn(h, user) on h's worker soon (any thread). */
+void chorus_placement_call(chorus_handle *h, chorus_continue_fn fn, void *user);
 
 #endif

@@ -465,6 +465,12 @@ static int host_place_handle(chorus_handle *h, const char *key, chorus_continue_
     return chorus_placement_request(h, key, fn, user);
 }
 
+static void host_handle_call(chorus_handle *h, chorus_continue_fn fn, void *user)
+{
+    if (h != NULL && fn != NULL && !g_atomic_int_get(&h->gone))
+        chorus_placement_call(h, fn, user);
+}
+
 static int host_worker_index(const chorus_handle *h)
 {
     return (int)chorus_worker_index(chorus_handle_worker(h));
@@ -535,6 +541,7 @@ static const chorus_host host = {
     .session_id = host_session_id,
     .handle_is_gone = host_handle_is_gone,
     .place_handle = host_place_handle,
+    .handle_call = host_handle_call,
     .worker_index = host_worker_index,
     .describe_sdp = host_describe_sdp,
     .rewriter_new = host_rewriter_new,

@@ -48,6 +48,23 @@ static gboolean is_candidate(const VoiceParticipant *listener, const VoicePartic
     return p != listener && !p->muted && !p->server_muted;
 }
 
+/* Every change of a slot's speaker (to another, to none, or back) starts a new source
+ * epoch in its rewriter, so the stream never skips sequence numbers over a pause. */
+static void set_slot(VoiceSlot *s, VoiceParticipant *speaker)
+{
+    s->speaker = speaker;
+    if (s->rw)
+        voice_host->rewriter_reset(s->rw);
+}
+
+void voice_reset_slots(VoiceParticipant *l)
+{
+    for (int i = 0; i < l->n_slots; i++) {
+        if (l->slots[i].rw)
+            voice_host->rewriter_reset(l->slots[i].rw);
+    }
+}
+
 static VoiceSlot *slot_of(VoiceParticipant *listener, const VoiceParticipant *speaker)
 {
     for (int i = 0; i < listener->n_slots; i++) {
@@ -92,7 +109,7 @@ static gboolean assign_listener(VoiceChannel *ch, VoiceParticipant *l, gint64 no
     for (int i = 0; i < l->n_slots; i++) {
         VoiceSlot *s = &l->slots[i];
         if (s->speaker && (!is_candidate(l, s->speaker) || s->speaker->channel != ch)) {
-            s->speaker = NULL;
+            set_slot(s, NULL);
             changed = TRUE;
         }
     }
@@ -103,7 +120,7 @@ static gboolean assign_listener(VoiceChannel *ch, VoiceParticipant *l, gint64 no
         if (weak == NULL ||
             (weak->speaker != NULL && score(out, now) <= score(weak->speaker, now) + margin))
             break;
-        weak->speaker = out;
+        set_slot(weak, out);
         changed = TRUE;
     }
     return changed;
@@ -126,7 +143,7 @@ void voice_clear_speaker(VoiceChannel *ch, VoiceParticipant *gone)
         VoiceParticipant *l = g_ptr_array_index(ch->participants, i);
         VoiceSlot *s = slot_of(l, gone);
         if (s != NULL)
-            s->speaker = NULL;
+            set_slot(s, NULL);
     }
 }
 

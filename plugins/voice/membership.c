@@ -12,6 +12,7 @@ void voice_add_to_channel(VoiceParticipant *p, VoiceChannel *ch)
     g_mutex_unlock(&voice_lock);
     for (int i = 0; i < p->n_slots; i++)
         p->slots[i].speaker = NULL;
+    voice_reset_slots(p);
     voice_assign_slots(ch, g_get_monotonic_time(), p);
     voice_host->log(CHORUS_LOG_VERB, VOICE_TAG, "participant %" G_GUINT64_FORMAT " joined '%s'",
                     p->id, ch->name);
@@ -35,6 +36,7 @@ void voice_leave_channel(VoiceParticipant *p, const char *kind)
     g_mutex_unlock(&voice_lock);
     for (int i = 0; i < p->n_slots; i++)
         p->slots[i].speaker = NULL;
+    voice_reset_slots(p);
     voice_clear_speaker(ch, p);
     voice_broadcast(ch, NULL, kind ? kind : "left", json_integer((json_int_t)p->id));
     voice_assign_slots(ch, g_get_monotonic_time(), NULL);

@@ -151,6 +151,26 @@ static chorus_plugin_result req_participants(Req *r)
 
 /* ---- joining ---- */
 
+/* The session's token (if it has one) grants channel name: no "channels" claim, or
+ * one listing the name or "*". */
+static gboolean token_grants(chorus_handle *h, const char *name)
+{
+    json_t *claims = CHORUS_HOST_HAS(voice_host, token_claims) ? voice_host->token_claims(h) : NULL;
+    json_t *list = json_object_get(claims, "channels");
+    gboolean granted = list == NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s != NULL && (strcmp(s, name) == 0 || strcmp(s, "*") == 0))
+            granted = TRUE;
+    }
+    if (claims != NULL)
+        json_decref(claims);
+    return granted;
+}
+
 /* Admission to ch (voice_lock held): 0, or an error code. */
 static int admit(const VoiceChannel *ch, const char *pin)
 {
@@ -284,6 +304,8 @@ static chorus_plugin_result req_join(Req *r)
     if (name == NULL || bad)
         return fail(VOICE_ERR_INVALID, "missing or invalid element: channel (a string), "
                                        "display/pin (strings)");
+    if (!token_grants(r->h, name))
+        return fail(VOICE_ERR_UNAUTHORIZED, "token does not grant channel %s", name);
     if (p->channel != NULL || p->joining)
         return fail(VOICE_ERR_STATE, "already in a channel: use switch or leave");
     if (r->jsep == NULL || !read_layout(p, r->jsep))
@@ -331,23 +353,34 @@ static chorus_plugin_result req_configure(Req *r)
                                        "(a string)");
     if (p->channel == NULL)
         return fail(VOICE_ERR_STATE, "not in a channel");
-    gboolean was_silent = p->muted || p->server_muted;
+    gboolean was_silent = p->muted || p->server_muted, was_deaf = p->deafened;
+    gboolean changed = FALSE;
     g_mutex_lock(&voice_lock);
-    if (muted)
+    if (muted && p->muted != json_is_true(muted)) {
         p->muted = json_is_true(muted);
-    if (deafened)
+        changed = TRUE;
+    }
+    if (deafened && p->deafened != json_is_true(deafened)) {
         p->deafened = json_is_true(deafened);
-    if (display) {
+        changed = TRUE;
+    }
+    if (display && g_strcmp0(display, p->display) != 0) {
         g_free(p->display);
         p->display = g_strdup(display);
+        changed = TRUE;
     }
-    json_t *self = voice_participant_json(p);
     g_mutex_unlock(&voice_lock);
     if ((p->muted || p->server_muted) && p->speaking)
         voice_set_speaking(p, FALSE);
     if (was_silent != (p->muted || p->server_muted))
         voice_assign_slots(p->channel, g_get_monotonic_time(), NULL);
-    voice_broadcast(p->channel, p, "updated", json_incref(self));
+    if (was_deaf && !p->deafened)
+        voice_reset_slots(p);
+    g_mutex_lock(&voice_lock);
+    json_t *self = voice_participant_json(p);
+    g_mutex_unlock(&voice_lock);
+    if (changed)
+        voice_broadcast(p->channel, p, "updated", json_incref(self));
     return ok(json_pack("{s:s,s:s,s:o}", "voice", "configured", "channel", p->channel->name,
                         "participant", self));
 }
@@ -360,6 +393,8 @@ static chorus_plugin_result req_switch(Req *r)
     const char *pin = opt_string(r->body, "pin", &bad);
     if (name == NULL || bad)
         return fail(VOICE_ERR_INVALID, "missing or invalid element: channel (a string)");
+    if (!token_grants(r->h, name))
+        return fail(VOICE_ERR_UNAUTHORIZED, "token does not grant channel %s", name);
     if (p->channel == NULL)
         return fail(VOICE_ERR_STATE, "not in a channel: join first");
     if (strcmp(p->channel->name, name) == 0)
@@ -416,11 +451,13 @@ static void moderate_fn(chorus_handle *h, void *user, gboolean muted)
         return;
     g_mutex_lock(&voice_lock);
     p->server_muted = muted;
-    json_t *self = voice_participant_json(p);
     g_mutex_unlock(&voice_lock);
     if (muted && p->speaking)
         voice_set_speaking(p, FALSE);
     voice_assign_slots(p->channel, g_get_monotonic_time(), NULL);
+    g_mutex_lock(&voice_lock);
+    json_t *self = voice_participant_json(p);
+    g_mutex_unlock(&voice_lock);
     voice_broadcast(p->channel, NULL, "updated", self);
 }
 

@@ -126,6 +126,8 @@ void voice_incoming_rtp(VoiceParticipant *p, chorus_packet *pkt);
  * may be NULL: it hears of its slots in an answer). */
 void voice_assign_slots(VoiceChannel *ch, gint64 now_us, const VoiceParticipant *quiet);
 void voice_clear_speaker(VoiceChannel *ch, VoiceParticipant *gone);
+/* Forwarding to l paused (deafened): its slot streams continue without a gap. */
+void voice_reset_slots(VoiceParticipant *l);
 bool voice_tick(chorus_handle *h, void *user);
 /* Changes the speaking state and tells the channel. */
 void voice_set_speaking(VoiceParticipant *p, gboolean speaking);

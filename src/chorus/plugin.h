@@ -182,13 +182,33 @@ typedef struct chorus_host {
      * was switched away). now_us: a monotonic clock in microseconds. */
     chorus_rtp_rewriter *(*rewriter_new)(uint32_t clock_rate);
     void (*rewriter_free)(chorus_rtp_rewriter *rw);
+    /* The next packet starts a new source even from the same one: call it whenever
+     * forwarding into the stream paused (a slot emptied, a listener deafened), so the
+     * output continues at the next sequence number instead of skipping the gap. */
+    void (*rewriter_reset)(chorus_rtp_rewriter *rw);
     bool (*rewriter_map)(chorus_rtp_rewriter *rw, uint32_t source, uint16_t seq, uint32_t ts,
                          uint64_t now_us, uint16_t *out_seq, uint32_t *out_ts);
 
     /* The core's logger, tagged with the plugin's name. */
     void (*log)(chorus_log_level level, const char *tag, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+    /* Members below were appended after ABI version 1 shipped: a plugin that may run
+     * on an older core checks CHORUS_HOST_HAS(host, member) before calling them. */
+
+    /* The claims of the token (an HS256 JWT, see the README's "Authentication and
+     * limits") the handle's session was created with: a new reference the plugin
+     * owns (json_decref it; a copy, so it may be kept and read on any thread), or NULL
+     * when the session has no token (tokens off, or optional and not given). The
+     * claims were verified (signature, exp, nbf); grants in them are the plugin's to
+     * apply, e.g. "channels": ["lobby", "*"] for chorus.plugin.voice. Any thread. */
+    json_t *(*token_claims)(chorus_handle *h);
 } chorus_host;
+
+/* True when host provides member (a core built with a header that has it). */
+#define CHORUS_HOST_HAS(host, member)                                                              \
+    ((host)->struct_size >= offsetof(chorus_host, member) + sizeof((host)->member) &&              \
+     (host)->member != NULL)
 
 typedef struct chorus_plugin {
     uint32_t abi_version; /* CHORUS_PLUGIN_ABI_VERSION */

@@ -508,6 +508,11 @@ static void host_rewriter_free(chorus_rtp_rewriter *rw)
     g_free(rw);
 }
 
+static void host_rewriter_reset(chorus_rtp_rewriter *rw)
+{
+    chorus_rtp_rewriter_reset_source(rw);
+}
+
 static bool host_rewriter_map(chorus_rtp_rewriter *rw, uint32_t source, uint16_t seq, uint32_t ts,
                               uint64_t now_us, uint16_t *out_seq, uint32_t *out_ts)
 {
@@ -521,6 +526,11 @@ static void host_log(chorus_log_level level, const char *tag, const char *fmt, .
     va_start(ap, fmt);
     chorus_logv(level, tag, fmt, ap);
     va_end(ap);
+}
+
+static json_t *host_token_claims(chorus_handle *h)
+{
+    return h != NULL ? chorus_session_claims(h->session) : NULL;
 }
 
 static const chorus_host host = {
@@ -546,8 +556,10 @@ static const chorus_host host = {
     .describe_sdp = host_describe_sdp,
     .rewriter_new = host_rewriter_new,
     .rewriter_free = host_rewriter_free,
+    .rewriter_reset = host_rewriter_reset,
     .rewriter_map = host_rewriter_map,
     .log = host_log,
+    .token_claims = host_token_claims,
 };
 
 const chorus_host *chorus_host_table(void)

@@ -556,5 +556,5 @@ chorus_plugin_result voice_handle_request(chorus_handle *h, VoiceParticipant *p,
         if (strcmp(routes[i].name, name) == 0)
             return routes[i].fn(&r);
     }
-    return fail(VOICE_ERR_UNKNOWN, "unknown request '%s'", name);
+    return fail(VOICE_ERR_UNKNOWN, "unknown request '%.64s'", name);
 }

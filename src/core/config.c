@@ -100,6 +100,14 @@ static const Option options[] = {
      0},
     INT_OPT("limits", max_sessions, "10000", 1, 1000000, "Janus sessions in total"),
     INT_OPT("limits", max_handles_per_session, "16", 1, 1024, "handles one session may attach"),
+    INT_OPT("limits", requests_per_second, "50", 0, 1000000,
+            "Janus API requests per second per WebSocket, burst 2x (0: no limit)"),
+    STR_OPT("auth", token_secret, "", "HS256 secret of the JWTs create needs (empty: tokens off)"),
+    {{"auth", "token_required", "true", "with token_secret set, create without a token is refused"},
+     OPT_BOOL,
+     OFF(token_required),
+     0,
+     0},
 };
 
 const ChorusConfigOptionInfo *chorus_config_option(guint index)

@@ -48,6 +48,10 @@ typedef struct {
     /* [limits] */
     int max_sessions;
     int max_handles_per_session;
+    int requests_per_second; /* per Janus API WebSocket, burst 2x; 0 = no limit */
+    /* [auth] */
+    char *token_secret;      /* HS256 JWT secret; empty: tokens off */
+    gboolean token_required; /* with a secret: create needs a token (else optional) */
 } ChorusConfig;
 
 #define CHORUS_CONFIG_ERROR (chorus_config_error_quark())

@@ -14,6 +14,7 @@ struct ChorusSession {
     gint64 orphaned_us;  /* when the connection went away; 0 while connected */
     GHashTable *handles; /* id -> chorus_handle* (a reference) */
     gboolean destroyed;
+    json_t *claims; /* the token's claims, or NULL */
 };
 
 static GMutex registry_lock;
@@ -102,6 +103,8 @@ void chorus_session_unref(ChorusSession *s)
     if (s->conn)
         chorus_conn_unref(s->conn);
     g_hash_table_destroy(s->handles);
+    if (s->claims)
+        json_decref(s->claims);
     g_mutex_clear(&s->lock);
     g_free(s);
 }
@@ -202,6 +205,24 @@ gboolean chorus_session_send(ChorusSession *s, json_t *msg)
     }
     json_decref(msg);
     return sent;
+}
+
+void chorus_session_set_claims(ChorusSession *s, json_t *claims)
+{
+    g_mutex_lock(&s->lock);
+    json_t *old = s->claims;
+    s->claims = claims;
+    g_mutex_unlock(&s->lock);
+    if (old)
+        json_decref(old);
+}
+
+json_t *chorus_session_claims(ChorusSession *s)
+{
+    g_mutex_lock(&s->lock);
+    json_t *copy = s->claims ? json_deep_copy(s->claims) : NULL;
+    g_mutex_unlock(&s->lock);
+    return copy;
 }
 
 GPtrArray *chorus_sessions_list(void)

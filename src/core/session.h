@@ -71,6 +71,13 @@ gboolean chorus_session_has_conn(ChorusSession *s, ChorusConn *conn);
  * session has no connection right now (the message is dropped). Thread-safe. */
 gboolean chorus_session_send(ChorusSession *s, json_t *msg);
 
+/* The verified claims of the token the session was created with (signal/auth.h);
+ * takes the reference; NULL: no token. Set once, right after creation. */
+void chorus_session_set_claims(ChorusSession *s, json_t *claims);
+/* A copy of those claims (a new reference the caller owns: nothing is shared between
+ * threads), or NULL when the session has no token. Thread-safe. */
+json_t *chorus_session_claims(ChorusSession *s);
+
 /* Every live session (references), for the watchdog and admin API. */
 GPtrArray *chorus_sessions_list(void);
 guint chorus_sessions_count(void);

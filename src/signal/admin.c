@@ -180,7 +180,7 @@ json_t *chorus_admin_handle(const ChorusConfig *cfg, json_t *root, const char *r
         if (strcmp(admin_routes[i].name, request) == 0)
             return admin_routes[i].fn(&r);
     }
-    return chorus_proto_error(transaction, 0, CHORUS_ERR_UNKNOWN_REQUEST, "Unknown request '%s'",
+    return chorus_proto_error(transaction, 0, CHORUS_ERR_UNKNOWN_REQUEST, "Unknown request '%.64s'",
                               request);
 }
 
@@ -194,7 +194,7 @@ json_t *chorus_api_server_info(const ChorusConfig *cfg, const char *transaction)
     json_object_set_new(res, "session-timeout", json_integer(cfg->session_timeout));
     json_object_set_new(res, "reclaim-session-timeout", json_integer(cfg->reclaim_timeout));
     json_object_set_new(res, "api_secret", json_boolean(cfg->api_secret && *cfg->api_secret));
-    json_object_set_new(res, "auth_token", json_false());
+    json_object_set_new(res, "auth_token", json_boolean(cfg->token_secret && *cfg->token_secret));
     json_object_set_new(res, "data_channels", json_true());
     json_t *plugins = json_object();
     const GPtrArray *all = chorus_plugins_all();

@@ -6,6 +6,7 @@
 #include "core/plugin_host.h"
 #include "core/plugin_loader.h"
 #include "core/session.h"
+#include "signal/auth.h"
 #include "util/log.h"
 
 #define TAG "api"
@@ -31,9 +32,64 @@ typedef struct {
     json_t *(*fn)(Request *r);
 } ApiRoute;
 
+/* Rate limiting: a token bucket per Janus API connection, keyed by connection id.
+ * Requests and closes arrive on the transport's service thread only: no lock. */
+typedef struct {
+    guint64 conn_id;
+    double tokens;
+    gint64 last_us;
+    guint refused; /* requests refused since the last log line */
+} Bucket;
+
+static GHashTable *buckets; /* &Bucket.conn_id -> Bucket* (owned) */
+
 void chorus_api_init(const ChorusConfig *cfg)
 {
     config = cfg;
+    if (buckets == NULL)
+        buckets = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
+    if (cfg->token_secret && *cfg->token_secret)
+        LOG_I(TAG, "token authentication on (%s)",
+              cfg->token_required ? "create needs a token" : "tokens optional");
+}
+
+static gboolean tokens_on(void)
+{
+    return config->token_secret != NULL && *config->token_secret != '\0';
+}
+
+/* Takes one request's token from conn's bucket; FALSE when it is empty. */
+static gboolean rate_take(ChorusConn *conn)
+{
+    int rate = config->requests_per_second;
+    if (rate <= 0 || chorus_conn_is_admin(conn))
+        return TRUE;
+    guint64 id = chorus_conn_id(conn);
+    gint64 now = g_get_monotonic_time();
+    Bucket *b = g_hash_table_lookup(buckets, &id);
+    if (b == NULL) {
+        b = g_new0(Bucket, 1);
+        b->conn_id = id;
+        b->tokens = 2.0 * rate;
+        b->last_us = now;
+        g_hash_table_insert(buckets, &b->conn_id, b);
+    }
+    b->tokens = MIN(2.0 * rate, b->tokens + (double)(now - b->last_us) * rate / G_USEC_PER_SEC);
+    b->last_us = now;
+    if (b->tokens >= 1.0) {
+        if (b->refused > 0)
+            LOG_W(TAG,
+                  "connection %" G_GUINT64_FORMAT " from %s: %u requests refused by the rate "
+                  "limit",
+                  id, chorus_conn_peer_ip(conn), b->refused);
+        b->refused = 0;
+        b->tokens -= 1.0;
+        return TRUE;
+    }
+    if (b->refused++ == 0)
+        LOG_W(TAG, "connection %" G_GUINT64_FORMAT " from %s: over %d requests/s, refusing", id,
+              chorus_conn_peer_ip(conn), rate);
+    return FALSE;
 }
 
 static void send_to(ChorusConn *conn, json_t *msg)
@@ -76,6 +132,30 @@ static json_t *req_ping(Request *r)
     return chorus_proto_msg("pong", r->transaction, 0);
 }
 
+/* With tokens on, the create request's "token" is verified: NULL (and *claims set
+ * when a token was given), or the 403 to answer. */
+static json_t *check_token(Request *r, json_t **claims)
+{
+    *claims = NULL;
+    if (!tokens_on())
+        return NULL;
+    json_t *token = json_object_get(r->root, "token");
+    if (token == NULL && !config->token_required)
+        return NULL;
+    if (token == NULL)
+        return err(r, CHORUS_ERR_UNAUTHORIZED, "Unauthorized request (missing token)");
+    if (!json_is_string(token))
+        return err(r, CHORUS_ERR_UNAUTHORIZED,
+                   "Unauthorized request (malformed token: not a string)");
+    g_autofree char *why = NULL;
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    if (chorus_token_verify(json_string_value(token), config->token_secret, now, claims, &why) ==
+        CHORUS_TOKEN_OK)
+        return NULL;
+    LOG_V(TAG, "create from %s refused: %s", chorus_conn_peer_ip(r->conn), why);
+    return err(r, CHORUS_ERR_UNAUTHORIZED, "Unauthorized request (%s)", why);
+}
+
 static json_t *req_create(Request *r)
 {
     json_t *want = json_object_get(r->root, "id");
@@ -83,15 +163,23 @@ static json_t *req_create(Request *r)
                          json_integer_value(want) >= ((json_int_t)1 << 53)))
         return err(r, CHORUS_ERR_INVALID_ELEMENT_TYPE,
                    "Invalid element type (id should be a positive integer below 2^53)");
+    json_t *claims = NULL;
+    json_t *refused = check_token(r, &claims);
+    if (refused != NULL)
+        return refused;
     gboolean in_use = FALSE;
     ChorusSession *s =
         chorus_session_create_with_id(r->conn, (guint)config->max_sessions,
                                       want ? (guint64)json_integer_value(want) : 0, &in_use);
+    if (s == NULL && claims != NULL)
+        json_decref(claims);
     if (in_use)
         return err(r, CHORUS_ERR_SESSION_CONFLICT, "Session ID already in use");
     if (s == NULL)
         return err(r, CHORUS_ERR_NOT_ACCEPTING_SESSIONS, "Session limit reached (%d)",
                    config->max_sessions);
+    if (claims != NULL)
+        chorus_session_set_claims(s, claims);
     guint64 id = chorus_session_id(s);
     chorus_session_unref(s);
     LOG_V(TAG, "session %" G_GUINT64_FORMAT " created from %s", id, chorus_conn_peer_ip(r->conn));
@@ -115,7 +203,15 @@ static json_t *req_attach(Request *r)
                    "Invalid element type (plugin should be a string)");
     ChorusPluginEntry *entry = chorus_plugins_find(json_string_value(plugin));
     if (entry == NULL)
-        return err(r, CHORUS_ERR_PLUGIN_NOT_FOUND, "No such plugin '%s'",
+        return err(r, CHORUS_ERR_PLUGIN_NOT_FOUND, "No such plugin '%.64s'",
+                   json_string_value(plugin));
+    json_t *claims = chorus_session_claims(r->session);
+    gboolean granted = chorus_token_grants_plugin(claims, json_string_value(plugin));
+    if (claims != NULL)
+        json_decref(claims);
+    if (!granted)
+        return err(r, CHORUS_ERR_UNAUTHORIZED_PLUGIN,
+                   "Unauthorized plugin '%s' (not granted by the token)",
                    json_string_value(plugin));
     json_t *opaque = json_object_get(r->root, "opaque_id");
     chorus_handle *h = chorus_handle_new(r->session, entry,
@@ -312,7 +408,7 @@ static json_t *dispatch(Request *r)
     }
     const ApiRoute *route = find_route(name);
     if (route == NULL)
-        return err(r, CHORUS_ERR_UNKNOWN_REQUEST, "Unknown request '%s'", name);
+        return err(r, CHORUS_ERR_UNKNOWN_REQUEST, "Unknown request '%.64s'", name);
     if (!route->open && !secret_ok(r->root, "apisecret", config->api_secret))
         return err(r, CHORUS_ERR_UNAUTHORIZED,
                    "Unauthorized request (wrong or missing secret/token)");
@@ -326,7 +422,12 @@ void chorus_api_handle(ChorusConn *conn, const char *text, gsize len)
     json_error_t jerr;
     r.root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *response;
-    if (r.root == NULL)
+    if (!rate_take(conn)) {
+        json_t *tr = json_is_object(r.root) ? json_object_get(r.root, "transaction") : NULL;
+        r.transaction = json_string_value(tr);
+        response = err(&r, CHORUS_ERR_UNKNOWN, "rate limit exceeded (%d requests/s)",
+                       config->requests_per_second);
+    } else if (r.root == NULL)
         response =
             err(&r, CHORUS_ERR_INVALID_JSON, "JSON error: on line %d: %s", jerr.line, jerr.text);
     else if (!json_is_object(r.root))
@@ -345,6 +446,13 @@ void chorus_api_handle(ChorusConn *conn, const char *text, gsize len)
 
 void chorus_api_conn_closed(ChorusConn *conn)
 {
+    guint64 conn_id = chorus_conn_id(conn);
+    Bucket *b = buckets ? g_hash_table_lookup(buckets, &conn_id) : NULL;
+    if (b != NULL && b->refused > 0)
+        LOG_W(TAG, "connection %" G_GUINT64_FORMAT ": %u requests refused by the rate limit",
+              conn_id, b->refused);
+    if (b != NULL)
+        g_hash_table_remove(buckets, &conn_id);
     GPtrArray *sessions = chorus_sessions_list();
     for (guint i = 0; i < sessions->len; i++) {
         ChorusSession *s = g_ptr_array_index(sessions, i);

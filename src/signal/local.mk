@@ -2,4 +2,5 @@
 src_core_libchorus_core_a_SOURCES += \
 	src/signal/api.c src/signal/api.h \
 	src/signal/admin.c \
+	src/signal/auth.c src/signal/auth.h \
 	src/signal/transport.h

@@ -31,3 +31,10 @@ tests_unit_plugin_bad_abi_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
 tests_unit_plugin_bad_size_la_SOURCES = tests/unit/bad_plugin.c
 tests_unit_plugin_bad_size_la_CFLAGS = $(AM_CFLAGS) -DBAD_SIZE
 tests_unit_plugin_bad_size_la_LDFLAGS = $(TEST_PLUGIN_LDFLAGS)
+
+# Token authentication (HS256 JWTs): pure functions of src/signal/auth.c.
+check_PROGRAMS += tests/unit/test_auth
+TESTS += tests/unit/test_auth
+tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
+tests_unit_test_auth_CFLAGS = $(TEST_CFLAGS) $(SSL_CFLAGS)
+tests_unit_test_auth_LDADD = $(TEST_CORE_LDADD)

@@ -115,6 +115,11 @@ static void voice_hangup(chorus_handle *h, void *state)
     VoiceParticipant *p = state;
     voice_leave_channel(p, "left");
     p->joining = FALSE;
+    /* Without a PeerConnection the handle may be placed again (any group). */
+    if (p->tick_timer)
+        voice_host->timer_remove(h, p->tick_timer);
+    p->tick_timer = 0;
+    g_clear_pointer(&p->group, g_free);
 }
 
 static const chorus_plugin voice_plugin = {

@@ -4,6 +4,7 @@
 
 #define TAG            "session"
 #define MAX_JS_SAFE_ID ((gint64)1 << 53) /* ids stay exact in JavaScript numbers */
+#define MAX_BACKLOG    512               /* events kept for a session waiting for a claim */
 
 struct ChorusSession {
     guint64 id;
@@ -13,6 +14,7 @@ struct ChorusSession {
     gint64 last_activity_us;
     gint64 orphaned_us;  /* when the connection went away; 0 while connected */
     GHashTable *handles; /* id -> chorus_handle* (a reference) */
+    GQueue backlog;      /* events (char*) kept while orphaned, sent on claim */
     gboolean destroyed;
     json_t *claims; /* the token's claims, or NULL */
 };
@@ -164,6 +166,13 @@ void chorus_session_set_conn(ChorusSession *s, ChorusConn *conn)
     s->conn = conn ? chorus_conn_ref(conn) : NULL;
     s->orphaned_us = conn ? 0 : g_get_monotonic_time();
     s->last_activity_us = g_get_monotonic_time();
+    char *text;
+    /* What happened while nobody listened, in order, before anything newer (the
+     * transport takes no lock of ours and calls nothing back from here). */
+    while (conn != NULL && (text = g_queue_pop_head(&s->backlog)) != NULL)
+        chorus_conn_send(conn, text);
+    if (conn == NULL)
+        g_queue_clear_full(&s->backlog, g_free);
     g_mutex_unlock(&s->lock);
     if (old)
         chorus_conn_unref(old);
@@ -176,6 +185,7 @@ gboolean chorus_session_drop_conn(ChorusSession *s, ChorusConn *conn)
     if (match) {
         s->conn = NULL;
         s->orphaned_us = g_get_monotonic_time();
+        g_queue_clear_full(&s->backlog, g_free);
     }
     g_mutex_unlock(&s->lock);
     if (match)
@@ -193,17 +203,27 @@ gboolean chorus_session_has_conn(ChorusSession *s, ChorusConn *conn)
 
 gboolean chorus_session_send(ChorusSession *s, json_t *msg)
 {
+    /* jansson allocates with malloc, which g_free releases (GLib >= 2.46). */
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (text == NULL)
+        return FALSE;
     g_mutex_lock(&s->lock);
     ChorusConn *conn = s->conn ? chorus_conn_ref(s->conn) : NULL;
+    if (conn == NULL && s->orphaned_us != 0 && !s->destroyed) {
+        g_queue_push_tail(&s->backlog, text); /* the client may claim the session back */
+        if (g_queue_get_length(&s->backlog) > MAX_BACKLOG)
+            g_free(g_queue_pop_head(&s->backlog));
+        text = NULL;
+    }
     g_mutex_unlock(&s->lock);
     gboolean sent = FALSE;
     if (conn != NULL) {
-        /* jansson allocates with malloc, which g_free releases (GLib >= 2.46). */
-        char *text = json_dumps(msg, JSON_COMPACT);
-        sent = text && chorus_conn_send(conn, text);
+        sent = chorus_conn_send(conn, text);
         chorus_conn_unref(conn);
+    } else {
+        g_free(text);
     }
-    json_decref(msg);
     return sent;
 }
 

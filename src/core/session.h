@@ -67,8 +67,9 @@ void chorus_session_set_conn(ChorusSession *s, ChorusConn *conn);
 gboolean chorus_session_drop_conn(ChorusSession *s, ChorusConn *conn);
 /* TRUE if the session speaks through conn. */
 gboolean chorus_session_has_conn(ChorusSession *s, ChorusConn *conn);
-/* Sends a message to the session's current connection; steals msg. FALSE if the
- * session has no connection right now (the message is dropped). Thread-safe. */
+/* Sends a message to the session's current connection; steals msg. While the session
+ * waits for a claim (its socket closed), events are kept (up to 512) and sent to the
+ * claiming socket first. FALSE if not sent now. Thread-safe. */
 gboolean chorus_session_send(ChorusSession *s, json_t *msg);
 
 /* The verified claims of the token the session was created with (signal/auth.h);

@@ -7,7 +7,9 @@
 //       CHORUS_TARGET=janus: Debian's Janus (echotest + websockets, full trickle) and a
 //       small static HTTP server for htmlDir, to check the tests themselves.
 //     → {kind, wsUrl, adminUrl, httpUrl, echoPlugin, stop() → exit code (SIGTERM)}
-//   launchBrowser(name)    fresh profile, fake devices; console lines are collected.
+//   launchBrowser(name, {args, dropArgs, viewport})  fresh profile, fake devices; console lines are collected.
+//   writeToneWav(file, hz, {seconds, amplitude, rate})  a mono 16-bit PCM WAV of a sine tone
+//       (for --use-file-for-fake-audio-capture, which loops it).
 //   startTurn()            coturn on loopback with a static user.
 //   waitFor(fn, what, ms)  polls an async predicate.
 //   adminRequest(page, adminUrl, msg)  admin API request sent from the page.
@@ -267,13 +269,16 @@ export function stopProblems(res) {
   return problems;
 }
 
-/* Chromium with a fresh profile and fake devices; one page; console lines collected. */
-export async function launchBrowser(name) {
+/* Chromium with a fresh profile and fake devices; one page; console lines collected.
+ * opts.args: extra Chromium switches (e.g. --use-file-for-fake-audio-capture=FILE);
+ * opts.dropArgs: switches of CHROMIUM_ARGS to leave out; opts.viewport (default 1280x1000). */
+export async function launchBrowser(name, opts = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-browser-profile-'));
   onCleanup(() => fs.rmSync(profile, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: WAIT_MS,
-    viewport: { width: 1280, height: 1000 },
+    executablePath: CHROMIUM, headless: true, timeout: WAIT_MS,
+    args: CHROMIUM_ARGS.filter((a) => !(opts.dropArgs || []).includes(a)).concat(opts.args || []),
+    viewport: opts.viewport || { width: 1280, height: 1000 },
   });
   let closed = false;
   const close = async () => { if (!closed) { closed = true; await context.close().catch(() => {}); } };
@@ -331,4 +336,20 @@ export async function startTurn(name = 'turn') {
 
 export function screenshot(page, file) {
   return page.screenshot({ path: path.join(ARTIFACTS, file), fullPage: true });
+}
+
+/* A mono 16-bit PCM WAV holding a sine tone; a whole number of cycles so the loop that
+ * Chromium's fake capture makes of it has no click. Returns the path. */
+export function writeToneWav(file, hz, { seconds = 3, amplitude = 0.5, rate = 48000 } = {}) {
+  const n = Math.round(Math.round(hz * seconds) * rate / hz);
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0); buf.writeUInt32LE(36 + n * 2, 4); buf.write('WAVE', 8);
+  buf.write('fmt ', 12); buf.writeUInt32LE(16, 16); buf.writeUInt16LE(1, 20); buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(rate, 24); buf.writeUInt32LE(rate * 2, 28); buf.writeUInt16LE(2, 32); buf.writeUInt16LE(16, 34);
+  buf.write('data', 36); buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) {
+    buf.writeInt16LE(Math.round(32767 * amplitude * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  }
+  fs.writeFileSync(file, buf);
+  return file;
 }

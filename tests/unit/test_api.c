@@ -289,6 +289,38 @@ static void test_claim_moves_events(void)
     chorus_conn_unref(c2);
 }
 
+/* Events raised while the session has no socket are kept and come first on claim. */
+static void test_backlog_on_claim(void)
+{
+    ChorusConn *c1 = fake_conn_new(FALSE);
+    ChorusConn *c2 = fake_conn_new(FALSE);
+    json_int_t sid = create_session(c1);
+    json_int_t hid = attach_echo(c1, sid);
+    chorus_conn_close(c1);
+    chorus_api_conn_closed(c1);
+    api_sendf(c2,
+              "{\"janus\":\"message\",\"transaction\":\"m\",\"session_id\":%lld,"
+              "\"handle_id\":%lld,\"body\":{\"n\":2}}",
+              (long long)sid, (long long)hid);
+    json_decref(expect(c2, "ack")); /* the direct answer goes to the requester */
+    g_usleep(200 * 1000);           /* the echo event is raised with nobody listening */
+    g_assert_cmpuint(fake_conn_pending(c2), ==, 0);
+    api_sendf(c2, "{\"janus\":\"claim\",\"transaction\":\"cl\",\"session_id\":%lld}",
+              (long long)sid);
+    json_t *ev = expect(c2, "event");
+    json_t *body =
+        json_object_get(json_object_get(json_object_get(ev, "plugindata"), "data"), "body");
+    g_assert_cmpint(json_integer_value(json_object_get(body, "n")), ==, 2);
+    json_decref(ev);
+    json_decref(expect(c2, "success"));
+    api_sendf(c2, "{\"janus\":\"destroy\",\"transaction\":\"x\",\"session_id\":%lld}",
+              (long long)sid);
+    json_decref(expect(c2, "success"));
+    json_decref(expect(c2, "detached"));
+    chorus_conn_unref(c1);
+    chorus_conn_unref(c2);
+}
+
 static void test_orphan_expires(void)
 {
     cfg->reclaim_timeout = 0;
@@ -402,6 +434,7 @@ int main(int argc, char **argv)
     g_test_add_func("/api/destroy-detaches-handles", test_destroy_detaches_handles);
     g_test_add_func("/api/timeout", test_timeout);
     g_test_add_func("/api/claim-moves-events", test_claim_moves_events);
+    g_test_add_func("/api/backlog-on-claim", test_backlog_on_claim);
     g_test_add_func("/api/orphan-expires", test_orphan_expires);
     g_test_add_func("/api/secrets-and-limits", test_secrets_and_limits);
     g_test_add_func("/api/admin", test_admin);

@@ -155,9 +155,15 @@ void voice_incoming_rtp(VoiceParticipant *p, chorus_packet *pkt)
     gint64 now = g_get_monotonic_time();
     if (p->muted || p->server_muted)
         return;
+    gboolean onset = now - p->last_rtp_us > SILENT_AFTER_US; /* starts after silence */
     p->last_rtp_us = now;
+    if (onset)
+        p->loudness = 0;
     update_levels(p, pkt->audio_level, now);
-    if (now - ch->last_rank_us >= RANK_INTERVAL_US)
+    if (onset && pkt->audio_level >= 0)
+        p->loudness = (127 - pkt->audio_level) * LOUDNESS_SCALE; /* decisive at once */
+    /* A speaker that starts gets its slots now, not at the next ranking. */
+    if (onset || now - ch->last_rank_us >= RANK_INTERVAL_US)
         voice_assign_slots(ch, now, NULL);
     for (guint i = 0; i < ch->participants->len; i++) {
         VoiceParticipant *l = g_ptr_array_index(ch->participants, i);

@@ -181,9 +181,14 @@ async def collect(seconds):
 
 def tone_heard(listener, speaker, t0, t1):
     """Where in [t0, t1] the listener received speaker's tone: [(mid, rms, share)]
-    of slots where it carries >= 30 % of the energy at a non-silent level."""
+    of slots where it carries >= 30 % of the energy at a non-silent level. Only
+    slots that also received RTP in the window count: on a loaded machine aiortc
+    decodes late, and audio decoded in the window from packets that arrived before
+    it is not forwarding that went on."""
     out = []
     for s in listener.slot_list:
+        if len(s.packets(t0, t1)) < 5:
+            continue
         rms = s.rms(t0, t1)
         share = s.share(speaker.freq, t0, t1)
         if rms >= SILENT_RMS and share >= 0.3:

@@ -9,9 +9,9 @@
 
 void voice_set_speaking(VoiceParticipant *p, gboolean speaking)
 {
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     p->speaking = speaking;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (p->channel)
         voice_broadcast(p->channel, NULL, speaking ? "speaking" : "stopped-speaking",
                         json_integer((json_int_t)p->id));

@@ -3,13 +3,13 @@
 
 void voice_add_to_channel(VoiceParticipant *p, VoiceChannel *ch)
 {
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     p->channel = voice_channel_ref(ch);
     p->speaking = FALSE;
     p->loudness = 0;
     p->loud_since_us = p->quiet_since_us = 0;
     g_ptr_array_add(ch->participants, p);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     for (int i = 0; i < p->n_slots; i++)
         p->slots[i].speaker = NULL;
     voice_reset_slots(p);
@@ -29,11 +29,11 @@ void voice_leave_channel(VoiceParticipant *p, const char *kind)
     VoiceChannel *ch = p->channel;
     if (ch == NULL)
         return;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     g_ptr_array_remove(ch->participants, p);
     p->channel = NULL;
     p->speaking = FALSE;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     for (int i = 0; i < p->n_slots; i++)
         p->slots[i].speaker = NULL;
     voice_reset_slots(p);

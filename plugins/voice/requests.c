@@ -44,7 +44,7 @@ static const char *opt_string(json_t *body, const char *key, gboolean *bad)
 static chorus_plugin_result req_list(Req *r)
 {
     json_t *list = json_array();
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     GList *all = voice_channels_list();
     for (GList *l = all; l; l = l->next) {
         VoiceChannel *ch = l->data;
@@ -55,7 +55,7 @@ static chorus_plugin_result req_list(Req *r)
                             "pin_required", ch->pin != NULL, "permanent", ch->permanent));
     }
     g_list_free(all);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     return ok(json_pack("{s:s,s:o}", "voice", "list", "channels", list));
 }
 
@@ -64,9 +64,9 @@ static chorus_plugin_result req_exists(Req *r)
     const char *name = json_string_value(json_object_get(r->body, "channel"));
     if (name == NULL)
         return fail(VOICE_ERR_INVALID, "missing or invalid element: channel (a string)");
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     gboolean exists = voice_channel_find(name) != NULL;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     return ok(json_pack("{s:s,s:s,s:b}", "voice", "exists", "channel", name, "exists", exists));
 }
 
@@ -86,10 +86,10 @@ static chorus_plugin_result req_create(Req *r)
     if (voice_config.create_requires_admin && !voice_secret_ok(NULL, r->body))
         return fail(VOICE_ERR_UNAUTHORIZED, "creating channels needs the admin_key");
     int error = 0;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     VoiceChannel *ch = voice_channel_create(name, desc, group, secret, pin,
                                             max ? (int)json_integer_value(max) : 0, FALSE, &error);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (ch == NULL)
         return fail(error,
                     error == VOICE_ERR_EXISTS  ? "channel '%s' exists"
@@ -117,10 +117,10 @@ static chorus_plugin_result req_destroy(Req *r)
     const char *name = json_string_value(json_object_get(r->body, "channel"));
     if (name == NULL)
         return fail(VOICE_ERR_INVALID, "missing or invalid element: channel (a string)");
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     VoiceChannel *ch = voice_channel_find(name);
     if (ch == NULL || !voice_secret_ok(ch, r->body)) {
-        g_mutex_unlock(&voice_lock);
+        pthread_mutex_unlock(&voice_lock);
         return ch ? fail(VOICE_ERR_UNAUTHORIZED, "wrong or missing secret")
                   : fail(VOICE_ERR_NO_CHANNEL, "no such channel '%s'", name);
     }
@@ -129,7 +129,7 @@ static chorus_plugin_result req_destroy(Req *r)
         voice_host->handle_call(p->handle, destroyed_fn, p);
     }
     voice_channel_remove(ch);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     voice_host->log(CHORUS_LOG_INFO, VOICE_TAG, "channel '%s' destroyed", name);
     return ok(json_pack("{s:s,s:s}", "voice", "destroyed", "channel", name));
 }
@@ -139,10 +139,10 @@ static chorus_plugin_result req_participants(Req *r)
     const char *name = json_string_value(json_object_get(r->body, "channel"));
     if (name == NULL)
         return fail(VOICE_ERR_INVALID, "missing or invalid element: channel (a string)");
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     VoiceChannel *ch = voice_channel_find(name);
     json_t *list = ch ? voice_participants_json(ch) : NULL;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (list == NULL)
         return fail(VOICE_ERR_NO_CHANNEL, "no such channel '%s'", name);
     return ok(
@@ -259,10 +259,10 @@ static void join_continue(chorus_handle *h, void *user)
 {
     VoiceParticipant *p = user;
     p->joining = FALSE;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     VoiceChannel *ch = voice_channel_find(p->join_channel);
     int code = admit(ch, p->join_pin);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (code != 0) {
         join_failed(p, code, admit_reason(code));
         return;
@@ -272,9 +272,9 @@ static void join_continue(chorus_handle *h, void *user)
     voice_add_to_channel(p, ch);
     if (p->tick_timer == 0)
         p->tick_timer = voice_host->timer_add(h, 200, voice_tick, p);
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     json_t *participants = voice_participants_json(ch);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     json_t *joined = json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "voice", "joined", "channel", ch->name,
                                "id", (json_int_t)p->id, "mic", p->mic_mid, "participants",
                                participants, "slots", voice_slots_json(p));
@@ -310,11 +310,11 @@ static chorus_plugin_result req_join(Req *r)
         return fail(VOICE_ERR_STATE, "already in a channel: use switch or leave");
     if (r->jsep == NULL || !read_layout(p, r->jsep))
         return fail(VOICE_ERR_OFFER, "join needs a JSEP offer with a microphone audio m-line");
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     VoiceChannel *ch = voice_channel_find(name);
     int code = admit(ch, pin);
     char *group = code == 0 ? g_strdup(ch->group) : NULL;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (code != 0)
         return fail(code, "%s", admit_reason(code));
     g_autofree char *group_key = group;
@@ -355,7 +355,7 @@ static chorus_plugin_result req_configure(Req *r)
         return fail(VOICE_ERR_STATE, "not in a channel");
     gboolean was_silent = p->muted || p->server_muted, was_deaf = p->deafened;
     gboolean changed = FALSE;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     if (muted && p->muted != json_is_true(muted)) {
         p->muted = json_is_true(muted);
         changed = TRUE;
@@ -369,16 +369,16 @@ static chorus_plugin_result req_configure(Req *r)
         p->display = g_strdup(display);
         changed = TRUE;
     }
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if ((p->muted || p->server_muted) && p->speaking)
         voice_set_speaking(p, FALSE);
     if (was_silent != (p->muted || p->server_muted))
         voice_assign_slots(p->channel, g_get_monotonic_time(), NULL);
     if (was_deaf && !p->deafened)
         voice_reset_slots(p);
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     json_t *self = voice_participant_json(p);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (changed)
         voice_broadcast(p->channel, p, "updated", json_incref(self));
     return ok(json_pack("{s:s,s:s,s:o}", "voice", "configured", "channel", p->channel->name,
@@ -399,14 +399,14 @@ static chorus_plugin_result req_switch(Req *r)
         return fail(VOICE_ERR_STATE, "not in a channel: join first");
     if (strcmp(p->channel->name, name) == 0)
         return fail(VOICE_ERR_STATE, "already in '%s'", name);
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     VoiceChannel *ch = voice_channel_find(name);
     int code = admit(ch, pin);
     if (code == 0 && strcmp(ch->group, p->channel->group) != 0)
         code = VOICE_ERR_GROUP;
     if (code == 0)
         voice_channel_ref(ch);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (code == VOICE_ERR_GROUP)
         return fail(code, "channel '%s' is in another group: connect again", name);
     if (code != 0)
@@ -414,9 +414,9 @@ static chorus_plugin_result req_switch(Req *r)
     voice_leave_channel(p, "left");
     voice_add_to_channel(p, ch);
     voice_channel_unref(ch);
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     json_t *participants = voice_participants_json(ch);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     voice_announce(p);
     return ok(json_pack("{s:s,s:s,s:o,s:o}", "voice", "switched", "channel", name, "participants",
                         participants, "slots", voice_slots_json(p)));
@@ -449,15 +449,15 @@ static void moderate_fn(chorus_handle *h, void *user, gboolean muted)
     VoiceParticipant *p = user;
     if (p->channel == NULL || p->server_muted == muted)
         return;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     p->server_muted = muted;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     if (muted && p->speaking)
         voice_set_speaking(p, FALSE);
     voice_assign_slots(p->channel, g_get_monotonic_time(), NULL);
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     json_t *self = voice_participant_json(p);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     voice_broadcast(p->channel, NULL, "updated", self);
 }
 
@@ -497,11 +497,11 @@ static chorus_plugin_result moderation(Req *r, const char *kind, chorus_continue
 {
     VoiceChannel *ch = NULL;
     VoiceParticipant *target = NULL;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     int code = find_target(r->body, &ch, &target);
     if (code == 0)
         voice_host->handle_call(target->handle, fn, target);
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     static const char *const reasons[] = {
         [VOICE_ERR_INVALID - VOICE_ERR_INVALID] = "missing or invalid element: channel (a "
                                                   "string), id (an integer)",

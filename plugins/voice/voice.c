@@ -6,7 +6,7 @@
 
 const chorus_host *voice_host;
 VoiceConfig voice_config;
-GMutex voice_lock;
+pthread_mutex_t voice_lock = PTHREAD_MUTEX_INITIALIZER;
 static gint next_source;
 static guint64 next_id;
 
@@ -49,9 +49,9 @@ static void *voice_create(chorus_handle *h, int *error)
     p->handle = h;
     p->mic_mindex = -1;
     p->source = (guint32)g_atomic_int_add(&next_source, 1) + 1;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     p->id = ++next_id;
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     return p;
 }
 
@@ -78,11 +78,11 @@ static void voice_destroy(chorus_handle *h, void *state)
 static json_t *voice_query(chorus_handle *h, void *state)
 {
     VoiceParticipant *p = state;
-    g_mutex_lock(&voice_lock);
+    pthread_mutex_lock(&voice_lock);
     json_t *info = voice_participant_json(p);
     json_object_set_new(info, "channel", p->channel ? json_string(p->channel->name) : json_null());
     json_object_set_new(info, "group", p->group ? json_string(p->group) : json_null());
-    g_mutex_unlock(&voice_lock);
+    pthread_mutex_unlock(&voice_lock);
     json_object_set_new(info, "slots", voice_slots_json(p));
     json_object_set_new(info, "worker", json_integer(voice_host->worker_index(h)));
     return info;

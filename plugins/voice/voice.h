@@ -11,6 +11,7 @@
 #define CHORUS_VOICE_H
 
 #include <glib.h>
+#include <pthread.h>
 
 #include "chorus/plugin.h"
 
@@ -91,7 +92,7 @@ struct VoiceChannel {
 /* voice.c */
 extern const chorus_host *voice_host;
 extern VoiceConfig voice_config;
-extern GMutex voice_lock;
+extern pthread_mutex_t voice_lock;
 
 /* channels.c (registry; callers hold voice_lock unless said otherwise) */
 void voice_channels_init(void);

@@ -1,15 +1,16 @@
 #include "core/placement.h"
 
 #include "util/log.h"
+#include "util/mutex.h"
 
 #define TAG "placement"
 
-static GMutex lock;
+static ChorusMutex lock = CHORUS_MUTEX_INIT;
 static GHashTable *keys; /* char* -> ChorusWorker* (borrowed) */
 
 ChorusWorker *chorus_placement_worker(const char *key)
 {
-    g_mutex_lock(&lock);
+    chorus_mutex_lock(&lock);
     if (keys == NULL)
         keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     ChorusWorker *w = g_hash_table_lookup(keys, key);
@@ -18,15 +19,15 @@ ChorusWorker *chorus_placement_worker(const char *key)
         g_hash_table_insert(keys, g_strdup(key), w);
         LOG_V(TAG, "key '%s' placed on worker %u", key, chorus_worker_index(w));
     }
-    g_mutex_unlock(&lock);
+    chorus_mutex_unlock(&lock);
     return w;
 }
 
 void chorus_placement_cleanup(void)
 {
-    g_mutex_lock(&lock);
+    chorus_mutex_lock(&lock);
     g_clear_pointer(&keys, g_hash_table_destroy);
-    g_mutex_unlock(&lock);
+    chorus_mutex_unlock(&lock);
 }
 
 int chorus_placement_request(chorus_handle *h, const char *key, chorus_continue_fn fn, void *user)

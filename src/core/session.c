@@ -1,6 +1,7 @@
 #include "core/session.h"
 
 #include "util/log.h"
+#include "util/mutex.h"
 
 #define TAG            "session"
 #define MAX_JS_SAFE_ID ((gint64)1 << 53) /* ids stay exact in JavaScript numbers */
@@ -9,7 +10,7 @@
 struct ChorusSession {
     guint64 id;
     gint ref;
-    GMutex lock; /* guards everything below */
+    ChorusMutex lock; /* guards everything below */
     ChorusConn *conn;
     gint64 last_activity_us;
     gint64 orphaned_us;  /* when the connection went away; 0 while connected */
@@ -19,23 +20,23 @@ struct ChorusSession {
     json_t *claims; /* the token's claims, or NULL */
 };
 
-static GMutex registry_lock;
+static ChorusMutex registry_lock = CHORUS_MUTEX_INIT;
 static GHashTable *registry; /* guint64* id -> ChorusSession* (the registry's reference) */
 
 void chorus_sessions_init(void)
 {
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     if (registry == NULL)
         registry = g_hash_table_new(g_int64_hash, g_int64_equal);
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
 }
 
 void chorus_sessions_cleanup(void)
 {
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     GHashTable *old = registry;
     registry = NULL;
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
     if (old == NULL)
         return;
     GHashTableIter it;
@@ -61,10 +62,10 @@ ChorusSession *chorus_session_create(ChorusConn *conn, guint max_sessions)
 ChorusSession *chorus_session_create_with_id(ChorusConn *conn, guint max_sessions, guint64 id,
                                              gboolean *in_use)
 {
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     *in_use = id != 0 && registry && g_hash_table_contains(registry, &id);
     if (registry == NULL || *in_use || g_hash_table_size(registry) >= max_sessions) {
-        g_mutex_unlock(&registry_lock);
+        chorus_mutex_unlock(&registry_lock);
         return NULL;
     }
     ChorusSession *s = g_new0(ChorusSession, 1);
@@ -72,23 +73,23 @@ ChorusSession *chorus_session_create_with_id(ChorusConn *conn, guint max_session
     while (s->id == 0 || g_hash_table_contains(registry, &s->id))
         s->id = random_id() % (guint64)MAX_JS_SAFE_ID;
     s->ref = 2; /* the registry's and the caller's */
-    g_mutex_init(&s->lock);
+    chorus_mutex_init(&s->lock);
     s->conn = conn ? chorus_conn_ref(conn) : NULL;
     s->last_activity_us = g_get_monotonic_time();
     s->handles = g_hash_table_new(g_int64_hash, g_int64_equal);
     g_hash_table_insert(registry, &s->id, s);
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
     LOG_V(TAG, "session %" G_GUINT64_FORMAT " created", s->id);
     return s;
 }
 
 ChorusSession *chorus_session_lookup(guint64 id)
 {
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     ChorusSession *s = registry ? g_hash_table_lookup(registry, &id) : NULL;
     if (s != NULL)
         chorus_session_ref(s);
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
     return s;
 }
 
@@ -107,7 +108,7 @@ void chorus_session_unref(ChorusSession *s)
     g_hash_table_destroy(s->handles);
     if (s->claims)
         json_decref(s->claims);
-    g_mutex_clear(&s->lock);
+    chorus_mutex_clear(&s->lock);
     g_free(s);
 }
 
@@ -118,15 +119,15 @@ guint64 chorus_session_id(const ChorusSession *s)
 
 GPtrArray *chorus_session_destroy(ChorusSession *s)
 {
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     gboolean registered = registry && g_hash_table_lookup(registry, &s->id) == s;
     if (registered)
         g_hash_table_remove(registry, &s->id);
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
 
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     if (s->destroyed) {
-        g_mutex_unlock(&s->lock);
+        chorus_mutex_unlock(&s->lock);
         return NULL;
     }
     s->destroyed = TRUE;
@@ -137,7 +138,7 @@ GPtrArray *chorus_session_destroy(ChorusSession *s)
     while (g_hash_table_iter_next(&it, NULL, &value))
         g_ptr_array_add(handles, value); /* the table's reference moves to the array */
     g_hash_table_steal_all(s->handles);
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     if (registered)
         chorus_session_unref(s); /* the registry's reference */
     LOG_V(TAG, "session %" G_GUINT64_FORMAT " destroyed", s->id);
@@ -146,22 +147,22 @@ GPtrArray *chorus_session_destroy(ChorusSession *s)
 
 gboolean chorus_session_is_destroyed(ChorusSession *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     gboolean d = s->destroyed;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return d;
 }
 
 void chorus_session_touch(ChorusSession *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     s->last_activity_us = g_get_monotonic_time();
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
 }
 
 void chorus_session_set_conn(ChorusSession *s, ChorusConn *conn)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     ChorusConn *old = s->conn;
     s->conn = conn ? chorus_conn_ref(conn) : NULL;
     s->orphaned_us = conn ? 0 : g_get_monotonic_time();
@@ -173,21 +174,21 @@ void chorus_session_set_conn(ChorusSession *s, ChorusConn *conn)
         chorus_conn_send(conn, text);
     if (conn == NULL)
         g_queue_clear_full(&s->backlog, g_free);
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     if (old)
         chorus_conn_unref(old);
 }
 
 gboolean chorus_session_drop_conn(ChorusSession *s, ChorusConn *conn)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     gboolean match = s->conn == conn;
     if (match) {
         s->conn = NULL;
         s->orphaned_us = g_get_monotonic_time();
         g_queue_clear_full(&s->backlog, g_free);
     }
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     if (match)
         chorus_conn_unref(conn);
     return match;
@@ -195,9 +196,9 @@ gboolean chorus_session_drop_conn(ChorusSession *s, ChorusConn *conn)
 
 gboolean chorus_session_has_conn(ChorusSession *s, ChorusConn *conn)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     gboolean match = s->conn == conn;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return match;
 }
 
@@ -208,7 +209,7 @@ gboolean chorus_session_send(ChorusSession *s, json_t *msg)
     json_decref(msg);
     if (text == NULL)
         return FALSE;
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     ChorusConn *conn = s->conn ? chorus_conn_ref(s->conn) : NULL;
     if (conn == NULL && s->orphaned_us != 0 && !s->destroyed) {
         g_queue_push_tail(&s->backlog, text); /* the client may claim the session back */
@@ -216,7 +217,7 @@ gboolean chorus_session_send(ChorusSession *s, json_t *msg)
             g_free(g_queue_pop_head(&s->backlog));
         text = NULL;
     }
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     gboolean sent = FALSE;
     if (conn != NULL) {
         sent = chorus_conn_send(conn, text);
@@ -229,26 +230,26 @@ gboolean chorus_session_send(ChorusSession *s, json_t *msg)
 
 void chorus_session_set_claims(ChorusSession *s, json_t *claims)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     json_t *old = s->claims;
     s->claims = claims;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     if (old)
         json_decref(old);
 }
 
 json_t *chorus_session_claims(ChorusSession *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     json_t *copy = s->claims ? json_deep_copy(s->claims) : NULL;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return copy;
 }
 
 GPtrArray *chorus_sessions_list(void)
 {
     GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)chorus_session_unref);
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     if (registry != NULL) {
         GHashTableIter it;
         gpointer value;
@@ -256,33 +257,33 @@ GPtrArray *chorus_sessions_list(void)
         while (g_hash_table_iter_next(&it, NULL, &value))
             g_ptr_array_add(list, chorus_session_ref(value));
     }
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
     return list;
 }
 
 guint chorus_sessions_count(void)
 {
-    g_mutex_lock(&registry_lock);
+    chorus_mutex_lock(&registry_lock);
     guint n = registry ? g_hash_table_size(registry) : 0;
-    g_mutex_unlock(&registry_lock);
+    chorus_mutex_unlock(&registry_lock);
     return n;
 }
 
 gint64 chorus_session_idle_seconds(ChorusSession *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     gint64 idle = (g_get_monotonic_time() - s->last_activity_us) / G_USEC_PER_SEC;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return idle;
 }
 
 gint64 chorus_session_orphan_seconds(ChorusSession *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     gint64 t = s->conn || s->orphaned_us == 0
                    ? -1
                    : (g_get_monotonic_time() - s->orphaned_us) / G_USEC_PER_SEC;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return t;
 }
 
@@ -291,9 +292,9 @@ gint64 chorus_session_orphan_seconds(ChorusSession *s)
 chorus_handle *chorus_handle_new(ChorusSession *s, ChorusPluginEntry *plugin, const char *opaque_id,
                                  guint max_handles)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     if (s->destroyed || g_hash_table_size(s->handles) >= max_handles) {
-        g_mutex_unlock(&s->lock);
+        chorus_mutex_unlock(&s->lock);
         return NULL;
     }
     chorus_handle *h = g_new0(chorus_handle, 1);
@@ -307,28 +308,28 @@ chorus_handle *chorus_handle_new(ChorusSession *s, ChorusPluginEntry *plugin, co
     h->created_us = g_get_real_time();
     h->timers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, NULL);
     g_hash_table_insert(s->handles, &h->id, h);
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return h;
 }
 
 chorus_handle *chorus_handle_lookup(ChorusSession *s, guint64 handle_id)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     chorus_handle *h = g_hash_table_lookup(s->handles, &handle_id);
     if (h != NULL)
         chorus_handle_ref(h);
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return h;
 }
 
 gboolean chorus_handle_unregister(chorus_handle *h)
 {
     ChorusSession *s = h->session;
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     gboolean found = g_hash_table_lookup(s->handles, &h->id) == h;
     if (found)
         g_hash_table_remove(s->handles, &h->id);
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     if (found)
         chorus_handle_unref(h); /* the table's reference */
     return found;
@@ -337,13 +338,13 @@ gboolean chorus_handle_unregister(chorus_handle *h)
 GPtrArray *chorus_session_handles(ChorusSession *s)
 {
     GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)chorus_handle_unref);
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, s->handles);
     while (g_hash_table_iter_next(&it, NULL, &value))
         g_ptr_array_add(list, chorus_handle_ref(value));
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     return list;
 }
 

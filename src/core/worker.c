@@ -1,6 +1,7 @@
 #include "core/worker.h"
 
 #include "util/log.h"
+#include "util/mutex.h"
 
 #define TAG "worker"
 
@@ -14,7 +15,7 @@ struct ChorusWorker {
 
 static ChorusWorker *workers;
 static guint worker_count;
-static GMutex assign_lock;
+static ChorusMutex assign_lock = CHORUS_MUTEX_INIT;
 
 static gpointer worker_main(gpointer data)
 {
@@ -93,19 +94,19 @@ static ChorusWorker *least_loaded(void)
 ChorusWorker *chorus_worker_assign(void)
 {
     g_return_val_if_fail(worker_count > 0, NULL);
-    g_mutex_lock(&assign_lock);
+    chorus_mutex_lock(&assign_lock);
     ChorusWorker *best = least_loaded();
     g_atomic_int_inc(&best->load);
-    g_mutex_unlock(&assign_lock);
+    chorus_mutex_unlock(&assign_lock);
     return best;
 }
 
 ChorusWorker *chorus_worker_least_loaded(void)
 {
     g_return_val_if_fail(worker_count > 0, NULL);
-    g_mutex_lock(&assign_lock);
+    chorus_mutex_lock(&assign_lock);
     ChorusWorker *best = least_loaded();
-    g_mutex_unlock(&assign_lock);
+    chorus_mutex_unlock(&assign_lock);
     return best;
 }
 
@@ -142,8 +143,8 @@ void chorus_worker_invoke(ChorusWorker *w, GSourceFunc fn, gpointer data, GDestr
 typedef struct {
     GSourceFunc fn;
     gpointer data;
-    GMutex lock;
-    GCond cond;
+    ChorusMutex lock;
+    ChorusCond cond;
     gboolean done;
 } SyncCall;
 
@@ -151,10 +152,10 @@ static gboolean run_sync(gpointer data)
 {
     SyncCall *call = data;
     call->fn(call->data);
-    g_mutex_lock(&call->lock);
+    chorus_mutex_lock(&call->lock);
     call->done = TRUE;
-    g_cond_signal(&call->cond);
-    g_mutex_unlock(&call->lock);
+    chorus_cond_signal(&call->cond);
+    chorus_mutex_unlock(&call->lock);
     return G_SOURCE_REMOVE;
 }
 
@@ -165,15 +166,15 @@ void chorus_worker_invoke_sync(ChorusWorker *w, GSourceFunc fn, gpointer data)
         return;
     }
     SyncCall call = {.fn = fn, .data = data};
-    g_mutex_init(&call.lock);
-    g_cond_init(&call.cond);
+    chorus_mutex_init(&call.lock);
+    chorus_cond_init(&call.cond);
     chorus_worker_invoke(w, run_sync, &call, NULL);
-    g_mutex_lock(&call.lock);
+    chorus_mutex_lock(&call.lock);
     while (!call.done)
-        g_cond_wait(&call.cond, &call.lock);
-    g_mutex_unlock(&call.lock);
-    g_mutex_clear(&call.lock);
-    g_cond_clear(&call.cond);
+        chorus_cond_wait(&call.cond, &call.lock);
+    chorus_mutex_unlock(&call.lock);
+    chorus_mutex_clear(&call.lock);
+    chorus_cond_clear(&call.cond);
 }
 
 GSource *chorus_worker_timer(ChorusWorker *w, guint interval_ms, GSourceFunc fn, gpointer data,

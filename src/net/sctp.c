@@ -30,6 +30,7 @@
 
 #include "media/dcep.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 #define TAG "sctp"
 
@@ -83,7 +84,7 @@ struct ChorusSctp {
     struct socket *sock; /* NULL once freed */
 
     /* Shared with usrsctp's threads: under lock. */
-    GMutex lock;
+    ChorusMutex lock;
     ItemQueue out_q; /* packets for `send` */
     ItemQueue in_q;  /* messages and notifications */
     GSource *wakeup; /* attached idle source, or NULL */
@@ -104,10 +105,10 @@ struct ChorusSctp {
 
 /* ---- Global state ------------------------------------------------------------------ */
 
-static GMutex global_lock; /* init/cleanup */
+static ChorusMutex global_lock = CHORUS_MUTEX_INIT; /* init/cleanup */
 static bool global_up;
-static GMutex reg_lock;      /* registry and next_id */
-static GHashTable *registry; /* id -> ChorusSctp* (no reference held) */
+static ChorusMutex reg_lock = CHORUS_MUTEX_INIT; /* registry and next_id */
+static GHashTable *registry;                     /* id -> ChorusSctp* (no reference held) */
 static uintptr_t next_id = 1;
 
 static ChorusSctp *sctp_ref(ChorusSctp *s)
@@ -165,7 +166,7 @@ static void sctp_destroy(ChorusSctp *s)
     queue_clear(&s->in_q);
     g_hash_table_destroy(s->channels);
     g_byte_array_free(s->rx, TRUE);
-    g_mutex_clear(&s->lock);
+    chorus_mutex_clear(&s->lock);
     g_main_context_unref(s->ctx);
     g_free(s);
 }
@@ -185,12 +186,12 @@ static void sctp_unref_notify(gpointer p)
 static ChorusSctp *registry_get(void *addr)
 {
     ChorusSctp *s = NULL;
-    g_mutex_lock(&reg_lock);
+    chorus_mutex_lock(&reg_lock);
     if (registry)
         s = g_hash_table_lookup(registry, addr);
     if (s)
         sctp_ref(s);
-    g_mutex_unlock(&reg_lock);
+    chorus_mutex_unlock(&reg_lock);
     return s;
 }
 
@@ -201,10 +202,10 @@ static void drain(ChorusSctp *s, bool events);
 static gboolean wakeup_cb(gpointer p)
 {
     ChorusSctp *s = p;
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     GSource *src = s->wakeup;
     s->wakeup = NULL;
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     if (src)
         g_source_unref(src);
     drain(s, true);
@@ -227,9 +228,9 @@ static void schedule_locked(ChorusSctp *s)
 /* Any thread. Takes ownership of it. */
 static void enqueue(ChorusSctp *s, Item *it, bool packet)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     if (s->closed) {
-        g_mutex_unlock(&s->lock);
+        chorus_mutex_unlock(&s->lock);
         item_free(it);
         return;
     }
@@ -237,26 +238,26 @@ static void enqueue(ChorusSctp *s, Item *it, bool packet)
     /* The owner thread drains (or schedules) before it leaves a public call. */
     if (!(s->api_depth > 0 && s->api_thread == g_thread_self()))
         schedule_locked(s);
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
 }
 
 static void api_enter(ChorusSctp *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     if (s->api_depth++ == 0)
         s->api_thread = g_thread_self();
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
 }
 
 static void api_leave(ChorusSctp *s)
 {
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     if (--s->api_depth == 0) {
         s->api_thread = NULL;
         if (s->out_q.head || s->in_q.head)
             schedule_locked(s); /* events left for the loop (or queued by a nested call) */
     }
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
 }
 
 /* ---- usrsctp callbacks (any thread; no association state touched) ------------------- */
@@ -310,7 +311,7 @@ static int receive_cb(struct socket *sock, union sctp_sockstore addr, void *data
 gboolean chorus_sctp_global_init(GError **error)
 {
     (void)error;
-    g_mutex_lock(&global_lock);
+    chorus_mutex_lock(&global_lock);
     if (!global_up) {
         usrsctp_init(0, conn_output, NULL); /* AF_CONN only, no UDP encapsulation, no debug */
 #ifdef SCTP_DEBUG
@@ -326,20 +327,20 @@ gboolean chorus_sctp_global_init(GError **error)
         usrsctp_sysctl_set_sctp_sendspace(SCTP_BUFFER_SPACE);
         usrsctp_sysctl_set_sctp_recvspace(SCTP_BUFFER_SPACE);
         usrsctp_sysctl_set_sctp_nr_outgoing_streams_default(CHORUS_SCTP_NUM_STREAMS);
-        g_mutex_lock(&reg_lock);
+        chorus_mutex_lock(&reg_lock);
         if (!registry)
             registry = g_hash_table_new(NULL, NULL);
-        g_mutex_unlock(&reg_lock);
+        chorus_mutex_unlock(&reg_lock);
         global_up = true;
         LOG_V(TAG, "usrsctp initialised");
     }
-    g_mutex_unlock(&global_lock);
+    chorus_mutex_unlock(&global_lock);
     return TRUE;
 }
 
 void chorus_sctp_global_cleanup(void)
 {
-    g_mutex_lock(&global_lock);
+    chorus_mutex_lock(&global_lock);
     if (global_up) {
         /* Closed sockets are released by usrsctp's timer thread: give it time. */
         int tries = 0;
@@ -348,12 +349,12 @@ void chorus_sctp_global_cleanup(void)
         if (tries >= 300)
             LOG_W(TAG, "usrsctp_finish: sockets still open (an association not freed?)");
         global_up = false;
-        g_mutex_lock(&reg_lock);
+        chorus_mutex_lock(&reg_lock);
         if (registry && g_hash_table_size(registry) == 0)
             g_clear_pointer(&registry, g_hash_table_destroy);
-        g_mutex_unlock(&reg_lock);
+        chorus_mutex_unlock(&reg_lock);
     }
-    g_mutex_unlock(&global_lock);
+    chorus_mutex_unlock(&global_lock);
 }
 
 /* ---- Sending ------------------------------------------------------------------------ */
@@ -722,14 +723,14 @@ static void drain(ChorusSctp *s, bool events)
     s->draining = true;
     api_enter(s);
     for (;;) {
-        g_mutex_lock(&s->lock);
+        chorus_mutex_lock(&s->lock);
         Item *it = NULL;
         if (!s->closed) {
             it = queue_pop(&s->out_q);
             if (!it && events)
                 it = queue_pop(&s->in_q);
         }
-        g_mutex_unlock(&s->lock);
+        chorus_mutex_unlock(&s->lock);
         if (!it)
             break;
         handle_item(s, it);
@@ -815,12 +816,12 @@ ChorusSctp *chorus_sctp_new(uint16_t local_port, uint16_t remote_port, size_t ma
     s->out_streams = CHORUS_SCTP_NUM_STREAMS;
     s->channels = g_hash_table_new_full(NULL, NULL, NULL, channel_free);
     s->rx = g_byte_array_new();
-    g_mutex_init(&s->lock);
+    chorus_mutex_init(&s->lock);
 
-    g_mutex_lock(&reg_lock);
+    chorus_mutex_lock(&reg_lock);
     s->id = next_id++;
     g_hash_table_insert(registry, (void *)s->id, s);
-    g_mutex_unlock(&reg_lock);
+    chorus_mutex_unlock(&reg_lock);
     usrsctp_register_address((void *)s->id);
 
     s->sock =
@@ -1007,20 +1008,20 @@ void chorus_sctp_free(ChorusSctp *s)
     if (!s)
         return;
     /* 1. Nothing new is queued and nothing queued is delivered. */
-    g_mutex_lock(&s->lock);
+    chorus_mutex_lock(&s->lock);
     s->closed = true;
     GSource *src = s->wakeup;
     s->wakeup = NULL;
     ItemQueue out = s->out_q, in = s->in_q;
     memset(&s->out_q, 0, sizeof(s->out_q));
     memset(&s->in_q, 0, sizeof(s->in_q));
-    g_mutex_unlock(&s->lock);
+    chorus_mutex_unlock(&s->lock);
     /* 2. usrsctp's callbacks no longer find us (those already holding a reference
      *    see 'closed'). */
-    g_mutex_lock(&reg_lock);
+    chorus_mutex_lock(&reg_lock);
     if (registry)
         g_hash_table_remove(registry, (void *)s->id);
-    g_mutex_unlock(&reg_lock);
+    chorus_mutex_unlock(&reg_lock);
     /* 3. Abortive close (SO_LINGER 0), then the address. */
     if (s->sock) {
         usrsctp_close(s->sock);

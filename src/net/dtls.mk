@@ -1,7 +1,8 @@
-# net/dtls: DTLS-SRTP (OpenSSL) and SRTP (libsrtp2), owned by the dtls work
+# net/dtls: DTLS-SRTP (OpenSSL) and SRTP (AEAD_AES_128_GCM on OpenSSL, AES-CM on
+# libsrtp2), owned by the dtls work
 src_net_libchorus_net_a_SOURCES += \
 	src/net/dtls.c src/net/dtls_cert.c src/net/dtls.h \
-	src/net/srtp.c src/net/srtp.h
+	src/net/srtp.c src/net/srtp.h src/net/srtp_gcm.c src/net/srtp_gcm.h
 
 DTLS_TEST_CFLAGS = $(AM_CFLAGS) $(SSL_CFLAGS) $(SRTP_CFLAGS)
 DTLS_TEST_LDADD = src/net/libchorus-net.a src/media/libchorus-media.a \

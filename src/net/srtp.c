@@ -1,12 +1,20 @@
-/* SRTP/SRTCP on libsrtp2 (2.x int-length API): one inbound and one outbound session
- * per PeerConnection. Per-packet functions neither allocate (beyond libsrtp cloning
- * its template once per new SSRC) nor log. */
+/* SRTP/SRTCP for one PeerConnection: one inbound and one outbound session. GCM runs on
+ * OpenSSL directly (srtp_gcm.c), because Debian's libsrtp2 is built on NSS, which sets
+ * up a PK11 context and makes five heap allocations per packet and direction (about
+ * 3.4x the CPU, bench/srtp_bench.c). AES-CM-80 runs on libsrtp2 (2.x int-length API),
+ * and so does GCM when CHORUS_SRTP_BACKEND=libsrtp2 (for comparison). The code here
+ * neither allocates per packet (libsrtp clones its template once per new SSRC; NSS
+ * inside libsrtp2 does allocate) nor logs. */
 #include <limits.h>
 #include <string.h>
 
 #include <srtp2/srtp.h>
 
 #include "net/srtp.h"
+#include "net/srtp_gcm.h"
+#include "util/log.h"
+
+#define TAG "srtp"
 
 G_DEFINE_QUARK(chorus - srtp - error, chorus_srtp_error)
 
@@ -15,10 +23,15 @@ G_DEFINE_QUARK(chorus - srtp - error, chorus_srtp_error)
 
 G_STATIC_ASSERT(CHORUS_SRTP_MAX_TRAILER >= SRTP_MAX_TRAILER_LEN + SRTCP_INDEX_LEN);
 G_STATIC_ASSERT(CHORUS_SRTP_MAX_KEY + CHORUS_SRTP_MAX_SALT >= SRTP_AES_ICM_128_KEY_LEN_WSALT);
+G_STATIC_ASSERT(CHORUS_SRTP_MAX_TRAILER >= CHORUS_SRTP_GCM_TAG_LEN + CHORUS_SRTP_GCM_SRTCP_INDEX);
+G_STATIC_ASSERT(CHORUS_SRTP_GCM_SALT_LEN == SRTP_AEAD_SALT_LEN);
 
+/* Either the two libsrtp2 sessions or the two OpenSSL GCM directions are set. */
 struct ChorusSrtp {
     srtp_t in;  /* remote key, any inbound SSRC */
     srtp_t out; /* local key, any outbound SSRC */
+    ChorusSrtpGcm *gcm_in;
+    ChorusSrtpGcm *gcm_out;
     ChorusSrtpProfile profile;
 };
 
@@ -69,6 +82,37 @@ static srtp_err_status_t session_new(srtp_t *session, const srtp_policy_t *base,
     return srtp_create(session, &p);
 }
 
+/* CHORUS_SRTP_BACKEND: unset or "openssl" (GCM on OpenSSL), "libsrtp2" (everything on
+ * libsrtp2). Read at each creation, so a process can hold both (tests, benchmarks). */
+static gboolean gcm_on_openssl(void)
+{
+    static gint warned;
+    const char *v = g_getenv("CHORUS_SRTP_BACKEND");
+    if (!v || !*v || g_ascii_strcasecmp(v, "openssl") == 0)
+        return TRUE;
+    if (g_ascii_strcasecmp(v, "libsrtp2") == 0 || g_ascii_strcasecmp(v, "libsrtp") == 0)
+        return FALSE;
+    if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
+        LOG_W(TAG, "CHORUS_SRTP_BACKEND=%s is neither openssl nor libsrtp2: using openssl", v);
+    return TRUE;
+}
+
+static ChorusSrtp *gcm_new(const ChorusSrtpKeys *keys, GError **error)
+{
+    const uint8_t *lk = keys->local_key, *rk = keys->remote_key;
+    ChorusSrtp *s = g_new0(ChorusSrtp, 1);
+    s->profile = keys->profile;
+    s->gcm_out = chorus_srtp_gcm_new(CHORUS_SRTP_GCM_OUTBOUND, lk, lk + keys->key_len);
+    s->gcm_in = chorus_srtp_gcm_new(CHORUS_SRTP_GCM_INBOUND, rk, rk + keys->key_len);
+    if (!s->gcm_out || !s->gcm_in) {
+        g_set_error(error, CHORUS_SRTP_ERROR, CHORUS_SRTP_ERROR_CREATE,
+                    "OpenSSL AES-128-GCM context setup failed");
+        chorus_srtp_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 ChorusSrtp *chorus_srtp_new(const ChorusSrtpKeys *keys, GError **error)
 {
     g_return_val_if_fail(keys, NULL);
@@ -82,6 +126,8 @@ ChorusSrtp *chorus_srtp_new(const ChorusSrtpKeys *keys, GError **error)
                     (int)keys->profile, keys->key_len, keys->salt_len);
         return NULL;
     }
+    if (keys->profile == CHORUS_SRTP_AEAD_AES_128_GCM && gcm_on_openssl())
+        return gcm_new(keys, error); /* lengths checked by policy_for: 16 + 12 */
     policy.window_size = SRTP_REPLAY_WINDOW;
     policy.allow_repeat_tx = 1; /* NACK retransmissions re-protect the same packet */
     policy.next = NULL;
@@ -119,12 +165,21 @@ void chorus_srtp_free(ChorusSrtp *s)
         srtp_dealloc(s->in);
     if (s->out)
         srtp_dealloc(s->out);
+    chorus_srtp_gcm_free(s->gcm_in);
+    chorus_srtp_gcm_free(s->gcm_out);
     g_free(s);
 }
 
 ChorusSrtpProfile chorus_srtp_profile(const ChorusSrtp *s)
 {
     return s ? s->profile : CHORUS_SRTP_NONE;
+}
+
+const char *chorus_srtp_backend_name(const ChorusSrtp *s)
+{
+    if (!s)
+        return "none";
+    return s->gcm_out ? "openssl-gcm" : "libsrtp2";
 }
 
 /* ---- per packet: no allocation, no logging ----------------------------------------- */
@@ -139,6 +194,8 @@ int chorus_srtp_protect_rtp(ChorusSrtp *s, uint8_t *buf, size_t *len, size_t cap
     if (!s || !buf || !len || *len > INT_MAX - SRTP_MAX_TRAILER_LEN ||
         cap < *len + SRTP_MAX_TRAILER_LEN)
         return -(int)srtp_err_status_bad_param;
+    if (s->gcm_out)
+        return chorus_srtp_gcm_protect_rtp(s->gcm_out, buf, len, cap);
     int n = (int)*len;
     srtp_err_status_t st = srtp_protect(s->out, buf, &n);
     if (st == srtp_err_status_ok)
@@ -151,6 +208,8 @@ int chorus_srtp_protect_rtcp(ChorusSrtp *s, uint8_t *buf, size_t *len, size_t ca
     if (!s || !buf || !len || *len > INT_MAX - CHORUS_SRTP_MAX_TRAILER ||
         cap < *len + CHORUS_SRTP_MAX_TRAILER)
         return -(int)srtp_err_status_bad_param;
+    if (s->gcm_out)
+        return chorus_srtp_gcm_protect_rtcp(s->gcm_out, buf, len, cap);
     int n = (int)*len;
     srtp_err_status_t st = srtp_protect_rtcp(s->out, buf, &n);
     if (st == srtp_err_status_ok)
@@ -162,6 +221,8 @@ int chorus_srtp_unprotect_rtp(ChorusSrtp *s, uint8_t *buf, size_t *len)
 {
     if (!s || !buf || !len || *len > INT_MAX)
         return -(int)srtp_err_status_bad_param;
+    if (s->gcm_in)
+        return chorus_srtp_gcm_unprotect_rtp(s->gcm_in, buf, len);
     int n = (int)*len;
     srtp_err_status_t st = srtp_unprotect(s->in, buf, &n);
     if (st == srtp_err_status_ok)
@@ -173,6 +234,8 @@ int chorus_srtp_unprotect_rtcp(ChorusSrtp *s, uint8_t *buf, size_t *len)
 {
     if (!s || !buf || !len || *len > INT_MAX)
         return -(int)srtp_err_status_bad_param;
+    if (s->gcm_in)
+        return chorus_srtp_gcm_unprotect_rtcp(s->gcm_in, buf, len);
     int n = (int)*len;
     srtp_err_status_t st = srtp_unprotect_rtcp(s->in, buf, &n);
     if (st == srtp_err_status_ok)

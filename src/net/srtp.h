@@ -1,6 +1,10 @@
-/* SRTP/SRTCP for one PeerConnection, on libsrtp2: an inbound and an outbound context
- * from DTLS-exported keys, with replay protection. Per-packet calls work in place on
- * the caller's buffer, allocate nothing, log nothing. One worker thread only. */
+/* SRTP/SRTCP for one PeerConnection: an inbound and an outbound context from
+ * DTLS-exported keys, with replay protection. AEAD_AES_128_GCM runs on OpenSSL with
+ * contexts made once (src/net/srtp_gcm.c; Debian's libsrtp2 is built on NSS, about 3x
+ * slower and allocating per packet); AES_CM_128_HMAC_SHA1_80 runs on libsrtp2
+ * (CHORUS_SRTP_BACKEND=libsrtp2 puts GCM there too, for comparison). Per-packet calls
+ * work in place on the caller's buffer, allocate nothing, log nothing. One worker
+ * thread only. */
 #ifndef CHORUS_NET_SRTP_H
 #define CHORUS_NET_SRTP_H
 

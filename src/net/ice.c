@@ -6,7 +6,16 @@
  * drops its lock) and from sources on the worker context; the user may free the ChorusIce
  * from any callback. Every path that can reach a user callback runs between ice_enter()
  * and ice_leave(): a free requested while depth > 0 only detaches, and the outermost
- * ice_leave() finishes it (returning FALSE so the caller touches nothing more). */
+ * ice_leave() finishes it (returning FALSE so the caller touches nothing more).
+ *
+ * Direct send path (see chorus_ice_send in ice.h): a cache of the selected UDP pair (a
+ * reference on libnice's GSocket, its fd, the remote sockaddr). It is filled only while
+ * our state is CONNECTED and libnice's component is CONNECTED/READY, from the current
+ * selected pair (ice_direct_refresh), and emptied (ice_direct_clear) on every other
+ * component state, on FAILED, restart and free. libnice owns the socket and closes it
+ * (stream removal, agent finalization, close_async); our reference keeps only the GObject
+ * alive, so a send also checks g_socket_is_closed() before touching the fd: a closed (and
+ * possibly reused) descriptor is never written to. */
 #include "net/ice.h"
 
 #include <arpa/inet.h>
@@ -16,6 +25,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <nice/agent.h>
 
@@ -66,6 +76,20 @@ struct ChorusIce {
     GSource *timer;           /* checking / reconnection watchdog */
     const char *timer_reason; /* reason reported when the watchdog fires */
 
+    /* Direct send path: see the top of this file. */
+    gboolean direct_enabled;
+    NiceComponentState nice_state; /* libnice's component state, as last signalled */
+    GSocket *direct_sock;          /* our reference on libnice's socket; NULL: fall back */
+    int direct_fd;
+    socklen_t direct_addr_len;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+        struct sockaddr_storage ss;
+    } direct_addr; /* the selected remote candidate's address */
+    guint64 direct_sends, fallback_sends;
+
     guint depth;           /* user callbacks (or libnice calls) in progress */
     gboolean closing;      /* chorus_ice_free was called: no more callbacks */
     gboolean free_pending; /* free once depth drops to 0 */
@@ -86,6 +110,97 @@ GQuark chorus_ice_error_quark(void)
 static const char *const state_names[] = {"new", "checking", "connected", "failed", "closed"};
 
 static void ice_destroy(ChorusIce *ice, gboolean in_emission);
+
+/* ---- direct send path ------------------------------------------------------------- */
+
+/* CHORUS_ICE_DIRECT=0 in the environment turns the direct path off for every agent. */
+static gboolean ice_direct_default(void)
+{
+    static gsize once = 0;
+    static gboolean enabled = TRUE;
+
+    if (g_once_init_enter(&once)) {
+        const char *v = g_getenv("CHORUS_ICE_DIRECT");
+        enabled = !(v && strcmp(v, "0") == 0);
+        g_once_init_leave(&once, 1);
+    }
+    return enabled;
+}
+
+/* Forgets the cached socket: sends go through libnice until the next refresh. */
+static void ice_direct_clear(ChorusIce *ice)
+{
+    if (ice->direct_sock) {
+        g_object_unref(ice->direct_sock); /* libnice's own reference keeps it open */
+        ice->direct_sock = NULL;
+    }
+    ice->direct_fd = -1;
+}
+
+static gboolean ice_nice_connected(NiceComponentState s)
+{
+    return s == NICE_COMPONENT_STATE_CONNECTED || s == NICE_COMPONENT_STATE_READY;
+}
+
+/* TRUE if sock is bound to the local candidate's base address. It is not for a
+ * peer-reflexive candidate learnt through a TURN relay: libnice gives that candidate the
+ * relay's NiceSocket (its base_addr is the relayed address), whose GSocket is the plain
+ * UDP socket towards the TURN server, and nice_agent_get_selected_socket returns it since
+ * the candidate's type is not "relayed"; data must be wrapped by libnice there. */
+static gboolean ice_socket_is_base(GSocket *sock, const NiceCandidate *l)
+{
+    GSocketAddress *ga = g_socket_get_local_address(sock, NULL);
+    struct sockaddr_storage ss;
+    NiceAddress local;
+    gboolean ok = FALSE;
+
+    if (ga && g_socket_address_to_native(ga, &ss, sizeof ss, NULL)) {
+        nice_address_init(&local);
+        nice_address_set_from_sockaddr(&local, (const struct sockaddr *)&ss);
+        ok = nice_address_equal(&local, &l->base_addr);
+    }
+    if (ga)
+        g_object_unref(ga);
+    return ok;
+}
+
+/* Re-reads the selected pair: caches libnice's socket and the remote address when the
+ * pair is plain UDP from a host, server- or peer-reflexive candidate whose base is that
+ * socket (a relayed or TCP pair needs libnice's framing); leaves the cache empty
+ * otherwise. The getters used here emit no signal, so no callback runs meanwhile. */
+static void ice_direct_refresh(ChorusIce *ice)
+{
+    NiceCandidate *l = NULL, *r = NULL;
+
+    ice_direct_clear(ice);
+    if (!ice->direct_enabled || ice->closing || !ice->agent || ice->state != CHORUS_ICE_CONNECTED ||
+        !ice_nice_connected(ice->nice_state))
+        return;
+    if (!nice_agent_get_selected_pair(ice->agent, ice->stream_id, ICE_COMPONENT, &l, &r) || !l ||
+        !r || l->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+        l->type == NICE_CANDIDATE_TYPE_RELAYED)
+        return;
+    int family = nice_address_ip_version(&r->addr) == 6 ? AF_INET6 : AF_INET;
+    memset(&ice->direct_addr, 0, sizeof ice->direct_addr);
+    nice_address_copy_to_sockaddr(&r->addr, &ice->direct_addr.sa);
+    if (ice->direct_addr.sa.sa_family != family)
+        return;
+    GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->stream_id, ICE_COMPONENT);
+    if (!sock)
+        return; /* relayed or TCP after all, or no socket: libnice sends */
+    int fd = g_socket_get_fd(sock);
+    if (fd < 0 || g_socket_is_closed(sock) ||
+        (family == AF_INET ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6) !=
+            g_socket_get_family(sock) ||
+        !ice_socket_is_base(sock, l)) {
+        g_object_unref(sock);
+        return;
+    }
+    ice->direct_addr_len =
+        family == AF_INET6 ? sizeof ice->direct_addr.in6 : sizeof ice->direct_addr.in4;
+    ice->direct_sock = sock; /* transfer full: released by ice_direct_clear */
+    ice->direct_fd = fd;
+}
 
 /* ---- re-entrancy guard ------------------------------------------------------------ */
 
@@ -123,6 +238,10 @@ static void ice_set_state(ChorusIce *ice, ChorusIceState state, const char *reas
     ice->state = state;
     if (state == CHORUS_ICE_CONNECTED || state == CHORUS_ICE_FAILED)
         ice_disarm_timer(ice);
+    if (state == CHORUS_ICE_CONNECTED)
+        ice_direct_refresh(ice); /* before the callback: its first sends go direct */
+    else
+        ice_direct_clear(ice);
     if (reason)
         LOG_I(TAG, "[%s] state %s (%s)", ice->local_ufrag, state_names[state], reason);
     else
@@ -164,7 +283,8 @@ static void ice_log_selected_pair(ChorusIce *ice)
 {
     char *pair = chorus_ice_selected_pair(ice);
     if (pair) {
-        LOG_I(TAG, "[%s] selected pair %s", ice->local_ufrag, pair);
+        LOG_I(TAG, "[%s] selected pair %s (%s)", ice->local_ufrag, pair,
+              ice->direct_sock ? "direct send" : "send through libnice");
         g_free(pair);
     }
 }
@@ -196,6 +316,9 @@ static void ice_on_component_state(NiceAgent *agent, guint stream_id, guint comp
         return;
     LOG_D(TAG, "[%s] libnice component %s", ice->local_ufrag,
           nice_component_state_to_string((NiceComponentState)nstate));
+    ice->nice_state = (NiceComponentState)nstate;
+    if (!ice_nice_connected(ice->nice_state))
+        ice_direct_clear(ice); /* consent or pair lost: only libnice may send now */
     if (ice->state == CHORUS_ICE_FAILED || ice->state == CHORUS_ICE_CLOSED)
         return; /* terminal until a restart */
     ice_enter(ice);
@@ -205,9 +328,13 @@ static void ice_on_component_state(NiceAgent *agent, guint stream_id, guint comp
         ice_disarm_timer(ice);
         ice->last_rx_us = g_get_monotonic_time();
         if (ice->state != CHORUS_ICE_CONNECTED) {
-            ice_set_state(ice, CHORUS_ICE_CONNECTED, NULL);
+            ice_set_state(ice, CHORUS_ICE_CONNECTED, NULL); /* refreshes the cache */
             if (!ice->closing)
                 ice_log_selected_pair(ice);
+        } else if (!ice->direct_sock) { /* back after a loss or a restart */
+            ice_direct_refresh(ice);
+            if (ice->direct_sock)
+                LOG_V(TAG, "[%s] direct send again", ice->local_ufrag);
         }
         break;
     case NICE_COMPONENT_STATE_FAILED:
@@ -232,10 +359,12 @@ static void ice_on_selected_pair(NiceAgent *agent, guint stream_id, guint compon
 {
     ChorusIce *ice = data;
 
-    if (ice->closing || stream_id != ice->stream_id)
+    if (ice->closing || stream_id != ice->stream_id || component_id != ICE_COMPONENT)
         return;
-    if (ice->state == CHORUS_ICE_CONNECTED) /* a change after the first selection */
+    if (ice->state == CHORUS_ICE_CONNECTED) { /* a change after the first selection */
+        ice_direct_refresh(ice);
         ice_log_selected_pair(ice);
+    }
 }
 
 /* Turns libnice's "a=candidate:...\r\n" into "candidate:..." in place. */
@@ -415,6 +544,9 @@ ChorusIce *chorus_ice_new(GMainContext *ctx, const ChorusIceConfig *cfg,
         ice->cb = *cb;
     ice->user = user;
     ice->state = CHORUS_ICE_NEW;
+    ice->direct_enabled = ice_direct_default();
+    ice->direct_fd = -1;
+    ice->nice_state = NICE_COMPONENT_STATE_DISCONNECTED;
     ice->queued = g_ptr_array_new_with_free_func((GDestroyNotify)nice_candidate_free);
     ice_copy_config(ice, cfg);
     if (!ice_setup_agent(ice)) {
@@ -458,6 +590,7 @@ static void ice_release_agent(ChorusIce *ice, gboolean in_emission)
 
 static void ice_destroy(ChorusIce *ice, gboolean in_emission)
 {
+    ice_direct_clear(ice); /* before the agent (and its sockets) can go */
     for (int i = 0; i < ICE_SERVERS; i++) {
         g_free(ice->server_host[i]);
         g_free(ice->server_ip[i]);
@@ -479,6 +612,7 @@ void chorus_ice_free(ChorusIce *ice)
     LOG_V(TAG, "[%s] closing", ice->local_ufrag);
     ice->closing = TRUE;
     ice->state = CHORUS_ICE_CLOSED;
+    ice_direct_clear(ice);
     ice_disarm_timer(ice);
     for (int i = 0; i < ICE_SERVERS; i++) {
         if (ice->resolve[i]) { /* the lookup finishes on its own and sees ice == NULL */
@@ -905,6 +1039,9 @@ guint chorus_ice_queued_remote_candidates(ChorusIce *ice)
 void chorus_ice_restart(ChorusIce *ice)
 {
     g_return_if_fail(ice != NULL && !ice->closing);
+    /* libnice keeps its sockets across a restart, but the pair may change: send through
+     * libnice until it selects one again (new-selected-pair or READY refreshes). */
+    ice_direct_clear(ice);
     ice_enter(ice);
     if (!nice_agent_restart_stream(ice->agent, ice->stream_id))
         LOG_W(TAG, "[%s] libnice refused the ICE restart", ice->local_ufrag);
@@ -932,9 +1069,49 @@ int chorus_ice_send(ChorusIce *ice, const uint8_t *buf, size_t len)
 {
     if (G_UNLIKELY(!ice || ice->state != CHORUS_ICE_CONNECTED || len > G_MAXINT))
         return -1;
+    if (G_LIKELY(ice->direct_sock != NULL)) {
+        if (G_LIKELY(!g_socket_is_closed(ice->direct_sock))) {
+            ssize_t n = sendto(ice->direct_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+                               &ice->direct_addr.sa, ice->direct_addr_len);
+            if (G_UNLIKELY(n < 0))
+                return -1; /* errno from sendto; EAGAIN: buffer full, dropped */
+            ice->direct_sends++;
+            return (int)n;
+        }
+        ice_direct_clear(ice); /* libnice closed it: never touch that fd again */
+    }
     gint n =
         nice_agent_send(ice->agent, ice->stream_id, ICE_COMPONENT, (guint)len, (const gchar *)buf);
-    return n < 0 ? -1 : n;
+    if (n < 0)
+        return -1;
+    ice->fallback_sends++;
+    return n;
+}
+
+void chorus_ice_set_direct_send(ChorusIce *ice, gboolean enabled)
+{
+    g_return_if_fail(ice != NULL);
+    ice->direct_enabled = enabled;
+    if (enabled)
+        ice_direct_refresh(ice);
+    else
+        ice_direct_clear(ice);
+}
+
+gboolean chorus_ice_direct_active(ChorusIce *ice)
+{
+    return ice && ice->state == CHORUS_ICE_CONNECTED && ice->direct_sock &&
+           !g_socket_is_closed(ice->direct_sock);
+}
+
+guint64 chorus_ice_direct_sends(ChorusIce *ice)
+{
+    return ice ? ice->direct_sends : 0;
+}
+
+guint64 chorus_ice_fallback_sends(ChorusIce *ice)
+{
+    return ice ? ice->fallback_sends : 0;
 }
 
 ChorusIceState chorus_ice_state(ChorusIce *ice)

@@ -122,8 +122,34 @@ guint chorus_ice_queued_remote_candidates(ChorusIce *ice);
  * old pair works; a FAILED one goes back to NEW (not reported) and then CHECKING. */
 void chorus_ice_restart(ChorusIce *ice);
 
-/* Sends one datagram on the selected pair: bytes sent or -1 (not connected). */
+/* Sends one datagram on the selected pair: bytes sent or -1 (not connected, or the
+ * socket refused it: errno tells, EAGAIN when its buffer is full; the datagram is dropped).
+ *
+ * Direct path: while libnice's selected pair is a UDP pair whose local side is a host or
+ * server-reflexive candidate (not a TURN relay, not ICE-TCP) and the component is
+ * CONNECTED or READY, the datagram goes out with one sendto(MSG_DONTWAIT) on libnice's own
+ * socket to the cached remote address: no agent mutex, no GSocket/NiceSocket layers, no
+ * allocation. The cache (a reference on libnice's GSocket, its fd, the remote sockaddr)
+ * is refreshed whenever libnice selects a pair or its component becomes CONNECTED/READY,
+ * and cleared on any other component state (consent lost, pair lost), on FAILED, on
+ * chorus_ice_restart and on chorus_ice_free; a closed GSocket is never written to (libnice
+ * owns and closes the socket; Chorus never does). Otherwise (relay, TCP, no socket, cache
+ * cleared) the datagram goes through nice_agent_send. STUN (checks, consent freshness,
+ * keepalives) and reception stay with libnice.
+ *
+ * No batched variant (sendmmsg): sendmmsg batches datagrams on one socket, and each
+ * PeerConnection has its own libnice socket; a room's fan-out sends one packet to each
+ * of many PeerConnections (one datagram per socket), so no caller has a batch to give. */
 int chorus_ice_send(ChorusIce *ice, const uint8_t *buf, size_t len);
+/* Allows (the default) or forbids the direct path for this agent; forbidden, every
+ * datagram goes through nice_agent_send (diagnostics, tests, benchmarks). The process-wide
+ * default is read once from the environment: CHORUS_ICE_DIRECT=0 forbids it. */
+void chorus_ice_set_direct_send(ChorusIce *ice, gboolean enabled);
+/* TRUE when the next chorus_ice_send takes the direct path. */
+gboolean chorus_ice_direct_active(ChorusIce *ice);
+/* Datagrams sent on the direct path / through nice_agent_send since creation. */
+guint64 chorus_ice_direct_sends(ChorusIce *ice);
+guint64 chorus_ice_fallback_sends(ChorusIce *ice);
 ChorusIceState chorus_ice_state(ChorusIce *ice);
 /* The selected pair, "local-type address:port <-> remote-type address:port"
  * (a new string), or NULL. */

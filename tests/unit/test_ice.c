@@ -2,7 +2,11 @@
  * playing the controlling client (the browser's role), both on one GMainContext, over
  * loopback only. Every wait is bounded by a deadline. */
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include <nice/agent.h>
 
@@ -29,9 +33,26 @@ typedef struct {
     NiceComponentState cstate;
     gboolean client_gathered;
     GByteArray *client_rx;
-    gboolean trickle_to_client; /* hand the server's candidates to the client */
-    gboolean trickle_to_server; /* hand the client's candidates to the server */
+    gboolean trickle_to_client;    /* hand the server's candidates to the client */
+    gboolean trickle_to_server;    /* hand the client's candidates to the server */
+    gboolean relay_only_to_client; /* ... only the relayed ones */
+    gboolean relay_only_to_server;
+    gboolean tcp_only_to_client; /* ... only the ICE-TCP ones */
+    gboolean client_turn;        /* the client has TURN allocations to release */
+    gboolean client_closed;
+    guint want_client_rx, want_server_rx; /* bytes expected (exchange_datagrams) */
 } Fixture;
+
+/* The libnice client's options (client_new_with). */
+typedef struct {
+    gboolean tcp_only; /* ICE-TCP candidates only (no UDP) */
+    guint turn_port;   /* > 0: relay only, through the TURN server on 127.0.0.1:turn_port */
+    gboolean consent;  /* RFC 7675 consent freshness (so it can revoke consent) */
+} ClientOpts;
+
+#define TURN_USER  "chorus"
+#define TURN_PASS  "turn-secret"
+#define TURN_REALM "chorus.test"
 
 /* ---- bounded waiting -------------------------------------------------------------- */
 
@@ -96,7 +117,9 @@ static void on_local_candidate(void *user, const char *candidate)
     g_assert_true(g_str_has_prefix(candidate, "candidate:"));
     g_assert_null(strchr(candidate, '\r'));
     g_ptr_array_add(f->local_cands, g_strdup(candidate));
-    if (f->client && f->trickle_to_client)
+    if (f->client && f->trickle_to_client &&
+        (!f->relay_only_to_client || strstr(candidate, " typ relay")) &&
+        (!f->tcp_only_to_client || strstr(candidate, " tcp ") || strstr(candidate, " TCP ")))
         give_candidate_to_client(f, candidate);
     if (f->free_on_candidate && !f->freed) {
         chorus_ice_free(f->ice);
@@ -147,7 +170,8 @@ static void client_recv(NiceAgent *agent, guint stream_id, guint component_id, g
 static void client_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
 {
     Fixture *f = data;
-    if (!f->trickle_to_server || f->freed || !f->ice)
+    if (!f->trickle_to_server || f->freed || !f->ice ||
+        (f->relay_only_to_server && cand->type != NICE_CANDIDATE_TYPE_RELAYED))
         return;
     /* libnice's own "a=candidate:..." form: exercises the "a=" path. */
     char *sdp = nice_agent_generate_local_candidate_sdp(agent, cand);
@@ -168,22 +192,35 @@ static void client_state(NiceAgent *agent, guint stream_id, guint component_id, 
     ((Fixture *)data)->cstate = state;
 }
 
-static void client_new(Fixture *f)
+static void client_new_with(Fixture *f, const ClientOpts *o)
 {
     NiceAddress lo;
 
-    f->client =
-        nice_agent_new_full(f->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
-    g_object_set(f->client, "controlling-mode", TRUE, "upnp", FALSE, "ice-tcp", FALSE, NULL);
+    f->client = nice_agent_new_full(f->ctx, NICE_COMPATIBILITY_RFC5245,
+                                    NICE_AGENT_OPTION_ICE_TRICKLE |
+                                        (o->consent ? NICE_AGENT_OPTION_CONSENT_FRESHNESS : 0));
+    g_object_set(f->client, "controlling-mode", TRUE, "upnp", FALSE, "ice-udp", !o->tcp_only,
+                 "ice-tcp", o->tcp_only, "force-relay", o->turn_port > 0, NULL);
     nice_address_init(&lo);
     g_assert_true(nice_address_set_from_string(&lo, "127.0.0.1"));
     g_assert_true(nice_agent_add_local_address(f->client, &lo));
     f->cstream = nice_agent_add_stream(f->client, 1);
     g_assert_cmpuint(f->cstream, >, 0);
+    f->client_turn = o->turn_port > 0;
+    f->tcp_only_to_client = o->tcp_only;
+    if (o->turn_port > 0)
+        g_assert_true(nice_agent_set_relay_info(f->client, f->cstream, 1, "127.0.0.1", o->turn_port,
+                                                TURN_USER, TURN_PASS, NICE_RELAY_TYPE_TURN_UDP));
     g_signal_connect(f->client, "new-candidate-full", G_CALLBACK(client_candidate), f);
     g_signal_connect(f->client, "candidate-gathering-done", G_CALLBACK(client_gathered), f);
     g_signal_connect(f->client, "component-state-changed", G_CALLBACK(client_state), f);
     g_assert_true(nice_agent_attach_recv(f->client, f->cstream, 1, f->ctx, client_recv, f));
+}
+
+static void client_new(Fixture *f)
+{
+    static const ClientOpts plain = {0};
+    client_new_with(f, &plain);
 }
 
 /* Gives each side the other's credentials. */
@@ -231,12 +268,28 @@ static void fixture_init(Fixture *f, const ChorusIceConfig *cfg)
     g_assert_cmpint(chorus_ice_state(f->ice), ==, CHORUS_ICE_NEW);
 }
 
+static void client_closed(GObject *source, GAsyncResult *res, gpointer data)
+{
+    ((Fixture *)data)->client_closed = TRUE;
+}
+
+static gboolean client_is_closed(Fixture *f)
+{
+    return f->client_closed;
+}
+
 static void fixture_clear(Fixture *f)
 {
     if (f->ice)
         chorus_ice_free(f->ice);
     f->ice = NULL;
     f->freed = TRUE;
+    if (f->client && f->client_turn) { /* libnice wants its TURN refreshes pruned first */
+        g_main_context_push_thread_default(f->ctx);
+        nice_agent_close_async(f->client, client_closed, f);
+        g_main_context_pop_thread_default(f->ctx);
+        g_assert_true(wait_for(f, client_is_closed, WAIT_MS));
+    }
     if (f->client)
         g_object_unref(f->client);
     pump(f, 50); /* deferred unrefs, closing sockets */
@@ -666,6 +719,360 @@ static void test_restart(void)
     fixture_clear(&f);
 }
 
+/* ---- direct send path ------------------------------------------------------------- */
+
+static gboolean exchanged(Fixture *f)
+{
+    return f->client_rx->len >= f->want_client_rx && f->server_rx->len >= f->want_server_rx;
+}
+
+/* Sends n datagrams of different sizes and contents each way, one pair at a time (a
+ * relay may reorder), and checks that every byte arrived intact. */
+static void exchange_datagrams(Fixture *f, guint n)
+{
+    GByteArray *to_client = g_byte_array_new(), *to_server = g_byte_array_new();
+    guint8 buf[1200];
+
+    g_byte_array_set_size(f->client_rx, 0);
+    g_byte_array_set_size(f->server_rx, 0);
+    for (guint i = 0; i < n; i++) {
+        guint len = 1 + (i * 397u + 100u) % (guint)sizeof buf;
+        for (guint j = 0; j < len; j++)
+            buf[j] = (guint8)(i * 31u + j * 7u + (j >> 8));
+        g_assert_cmpint(chorus_ice_send(f->ice, buf, len), ==, (int)len);
+        g_byte_array_append(to_client, buf, len);
+        buf[0] ^= 0xff; /* the other way carries other bytes */
+        g_assert_cmpint(nice_agent_send(f->client, f->cstream, 1, len, (const gchar *)buf), ==,
+                        (int)len);
+        g_byte_array_append(to_server, buf, len);
+        f->want_client_rx = to_client->len;
+        f->want_server_rx = to_server->len;
+        g_assert_true(wait_for(f, exchanged, WAIT_MS));
+    }
+    g_assert_cmpmem(f->client_rx->data, f->client_rx->len, to_client->data, to_client->len);
+    g_assert_cmpmem(f->server_rx->data, f->server_rx->len, to_server->data, to_server->len);
+    g_byte_array_unref(to_client);
+    g_byte_array_unref(to_server);
+}
+
+/* Creates the ChorusIce and the client, trickles both ways and waits for both ends. */
+static void connect_pair(Fixture *f, const ChorusIceConfig *cfg, const ClientOpts *o)
+{
+    fixture_init(f, cfg);
+    client_new_with(f, o);
+    f->trickle_to_client = TRUE;
+    f->trickle_to_server = TRUE;
+    exchange_credentials(f, TRUE, TRUE);
+    g_assert_true(chorus_ice_gather(f->ice, NULL));
+    g_assert_true(nice_agent_gather_candidates(f->client, f->cstream));
+    g_assert_true(wait_for(f, both_connected, WAIT_MS));
+}
+
+static gboolean direct_active(Fixture *f)
+{
+    return f->ice && chorus_ice_direct_active(f->ice);
+}
+
+/* A connected UDP host pair sends with sendto on libnice's socket, not through
+ * nice_agent_send; the data arrives intact both ways; the debug switch forces libnice's
+ * path and back. */
+static void test_direct_connected(void)
+{
+    Fixture f;
+    ChorusIceConfig cfg = loopback_config();
+    static const ClientOpts plain = {0};
+
+    connect_pair(&f, &cfg, &plain);
+    g_assert_true(chorus_ice_direct_active(f.ice));
+    char *pair = chorus_ice_selected_pair(f.ice);
+    g_assert_true(g_str_has_prefix(pair, "host 127.0.0.1:"));
+    g_free(pair);
+
+    exchange_datagrams(&f, 12);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 12);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 0);
+
+    chorus_ice_set_direct_send(f.ice, FALSE);
+    g_assert_false(chorus_ice_direct_active(f.ice));
+    exchange_datagrams(&f, 5);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 12);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 5);
+
+    chorus_ice_set_direct_send(f.ice, TRUE);
+    g_assert_true(chorus_ice_direct_active(f.ice));
+    exchange_datagrams(&f, 3);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 15);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 5);
+
+    /* Closed or failed: no path at all. */
+    chorus_ice_free(f.ice);
+    f.ice = NULL;
+    f.freed = TRUE;
+    g_assert_false(chorus_ice_direct_active(NULL));
+    fixture_clear(&f);
+}
+
+static gboolean direct_inactive(Fixture *f)
+{
+    return f->ice && !chorus_ice_direct_active(f->ice);
+}
+
+/* The peer revokes consent (RFC 7675: it answers the consent checks with 403): the
+ * direct path stops at once libnice notices, and nothing more reaches the peer. */
+static void test_direct_consent_revoked(void)
+{
+    Fixture f;
+    ChorusIceConfig cfg = loopback_config();
+    static const ClientOpts consent = {.consent = TRUE};
+    cfg.timeout_s = 30; /* the watchdog must not be what stops the sends */
+
+    connect_pair(&f, &cfg, &consent);
+    exchange_datagrams(&f, 2);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 2);
+    g_assert_true(nice_agent_consent_lost(f.client, f.cstream, 1));
+    g_assert_true(wait_for(&f, direct_inactive, 20000));
+    g_test_message("state after the revocation: %d", chorus_ice_state(f.ice));
+    guint64 direct = chorus_ice_direct_sends(f.ice);
+    g_byte_array_set_size(f.client_rx, 0);
+    for (int i = 0; i < 5; i++)
+        chorus_ice_send(f.ice, (const uint8_t *)"after consent", 13);
+    pump(&f, 300);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, direct);
+    g_assert_cmpuint(f.client_rx->len, ==, 0);
+    fixture_clear(&f);
+}
+
+/* Hands each side's current local candidates to the other (after an ICE restart libnice
+ * keeps its candidates and does not announce them again). */
+static void exchange_candidates_again(Fixture *f)
+{
+    char **server = chorus_ice_local_candidates(f->ice);
+    for (char **c = server; *c; c++)
+        give_candidate_to_client(f, *c);
+    g_strfreev(server);
+    GSList *client = nice_agent_get_local_candidates(f->client, f->cstream, 1);
+    for (GSList *l = client; l; l = l->next) {
+        char *sdp = nice_agent_generate_local_candidate_sdp(f->client, l->data);
+        g_assert_true(chorus_ice_add_remote_candidate(f->ice, sdp, NULL));
+        g_free(sdp);
+    }
+    g_slist_free_full(client, (GDestroyNotify)nice_candidate_free);
+}
+
+/* An ICE restart drops the cached socket at once: the datagrams go through libnice on
+ * the old pair meanwhile; once the restarted checks select a pair, the direct path is
+ * back. The session stays CONNECTED throughout. */
+static void test_direct_restart(void)
+{
+    Fixture f;
+    ChorusIceConfig cfg = loopback_config();
+    static const ClientOpts plain = {0};
+
+    connect_pair(&f, &cfg, &plain);
+    exchange_datagrams(&f, 3);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 3);
+
+    chorus_ice_restart(f.ice);
+    g_assert_false(chorus_ice_direct_active(f.ice));
+    g_assert_cmpint(chorus_ice_state(f.ice), ==, CHORUS_ICE_CONNECTED);
+    exchange_datagrams(&f, 4);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 3);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 4);
+
+    g_assert_true(nice_agent_restart_stream(f.client, f.cstream));
+    exchange_credentials(&f, TRUE, TRUE);
+    exchange_candidates_again(&f);
+    g_assert_true(wait_for(&f, direct_active, WAIT_MS));
+    exchange_datagrams(&f, 3);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 6);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 4);
+    g_assert_cmpuint(count_state(&f, CHORUS_ICE_CONNECTED), ==, 1);
+    g_assert_cmpuint(count_state(&f, CHORUS_ICE_FAILED), ==, 0);
+    fixture_clear(&f);
+}
+
+/* An ICE-TCP pair has no datagram socket to share (RFC 4571 framing): libnice sends. */
+static void test_direct_tcp_fallback(void)
+{
+    Fixture f;
+    ChorusIceConfig cfg = loopback_config();
+    static const ClientOpts tcp = {.tcp_only = TRUE};
+    cfg.tcp = TRUE;
+
+    connect_pair(&f, &cfg, &tcp);
+    char *pair = chorus_ice_selected_pair(f.ice);
+    g_assert_nonnull(pair);
+    g_test_message("selected pair: %s", pair);
+    g_free(pair);
+    g_assert_false(chorus_ice_direct_active(f.ice));
+    exchange_datagrams(&f, 8);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 0);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 8);
+    fixture_clear(&f);
+}
+
+/* In the child: coturn ends with this test program, even if an assertion aborts it. */
+static void turn_child_setup(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* coturn (Debian's turnserver) on 127.0.0.1:port, relaying from 127.0.0.2; 0 if absent. */
+static GPid turn_start(guint *port, char **dir)
+{
+    char *bin = g_find_program_in_path("turnserver");
+    GPid pid = 0;
+
+    if (!bin)
+        return 0;
+    *dir = g_dir_make_tmp("chorus-turn-XXXXXX", NULL);
+    g_assert_nonnull(*dir);
+    GSocket *probe =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+    GSocketAddress *any = g_inet_socket_address_new_from_string("127.0.0.1", 0);
+    g_assert_true(g_socket_bind(probe, any, FALSE, NULL));
+    GSocketAddress *bound = g_socket_get_local_address(probe, NULL);
+    *port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    g_object_unref(bound);
+    g_object_unref(any);
+    g_object_unref(probe); /* freed for coturn: a race with other programs is unlikely */
+    char *port_arg = g_strdup_printf("--listening-port=%u", *port);
+    char *log_arg = g_strdup_printf("--log-file=%s/turn.log", *dir);
+    char *db_arg = g_strdup_printf("--userdb=%s/turndb", *dir);
+    char *pid_arg = g_strdup_printf("--pidfile=%s/turn.pid", *dir);
+    char *argv[] = {bin,
+                    "-n",
+                    "--listening-ip=127.0.0.1",
+                    port_arg,
+                    "--relay-ip=127.0.0.2",
+                    "--lt-cred-mech",
+                    "--user=" TURN_USER ":" TURN_PASS,
+                    "--realm=" TURN_REALM,
+                    "--no-tls",
+                    "--no-dtls",
+                    "--no-tcp-relay",
+                    "--no-cli",
+                    "--allow-loopback-peers",
+                    "--no-stdout-log",
+                    "--simple-log",
+                    log_arg,
+                    db_arg,
+                    pid_arg,
+                    NULL};
+    GError *error = NULL;
+    if (!g_spawn_async(NULL, argv, NULL,
+                       G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                           G_SPAWN_STDERR_TO_DEV_NULL,
+                       turn_child_setup, NULL, &pid, &error)) {
+        g_test_message("turnserver: %s", error->message);
+        g_clear_error(&error);
+        pid = 0;
+    }
+    g_free(port_arg);
+    g_free(log_arg);
+    g_free(db_arg);
+    g_free(pid_arg);
+    g_free(bin);
+    /* Ready once it wrote its pid file (after the relay ports are set up). */
+    char *pidfile = g_build_filename(*dir, "turn.pid", NULL);
+    for (int i = 0; pid && i < 100 && !g_file_test(pidfile, G_FILE_TEST_EXISTS); i++)
+        g_usleep(20000);
+    g_usleep(100000);
+    g_free(pidfile);
+    return pid;
+}
+
+static void turn_stop(GPid pid, char *dir)
+{
+    if (pid) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        g_spawn_close_pid(pid);
+    }
+    if (dir) { /* its files: log (coturn may add a dated one), user db, pid file */
+        GDir *d = g_dir_open(dir, 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d))) {
+            char *p = g_build_filename(dir, name, NULL);
+            g_remove(p);
+            g_free(p);
+        }
+        if (d)
+            g_dir_close(d);
+        g_rmdir(dir);
+        g_free(dir);
+    }
+}
+
+/* The server's side of the selected pair is its TURN relay: libnice must wrap every
+ * datagram (ChannelData / Send indications), so chorus_ice_send falls back to it. Only
+ * relay-relay can work: the client relays everything (force-relay) and learns only the
+ * server's relayed candidate, and the relay (127.0.0.2) holds permissions for 127.0.0.2
+ * only, so the server's host candidate (127.0.0.1) cannot reach the client's relay. */
+static void test_direct_relay_fallback(void)
+{
+    guint port = 0;
+    char *dir = NULL;
+    GPid turn = turn_start(&port, &dir);
+    if (!turn) {
+        turn_stop(0, dir);
+        g_test_skip("no turnserver (Debian's coturn) to relay through");
+        return;
+    }
+    Fixture f;
+    ChorusIceConfig cfg = loopback_config();
+    cfg.turn_host = "127.0.0.1";
+    cfg.turn_port = port;
+    cfg.turn_transport = "udp";
+    cfg.turn_user = TURN_USER;
+    cfg.turn_password = TURN_PASS;
+    ClientOpts relay = {.turn_port = port};
+
+    fixture_init(&f, &cfg);
+    client_new_with(&f, &relay);
+    f.trickle_to_client = TRUE;
+    f.trickle_to_server = TRUE;
+    f.relay_only_to_client = TRUE;
+    f.relay_only_to_server = TRUE;
+    exchange_credentials(&f, TRUE, TRUE);
+    g_assert_true(chorus_ice_gather(f.ice, NULL));
+    g_assert_true(nice_agent_gather_candidates(f.client, f.cstream));
+    g_assert_true(wait_for(&f, both_connected, WAIT_MS));
+    char *pair = chorus_ice_selected_pair(f.ice);
+    g_test_message("selected pair: %s", pair);
+    g_assert_true(g_str_has_prefix(pair, "relay 127.0.0.2:"));
+    g_free(pair);
+    g_assert_false(chorus_ice_direct_active(f.ice));
+    exchange_datagrams(&f, 6);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 0);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 6);
+    fixture_clear(&f);
+
+    /* The client relays, the server does not: the server's side is a host candidate and
+     * it sends straight to the client's relayed address, which is plain UDP. */
+    cfg = loopback_config();
+    fixture_init(&f, &cfg);
+    client_new_with(&f, &relay);
+    f.trickle_to_client = TRUE;
+    f.trickle_to_server = TRUE;
+    f.relay_only_to_server = TRUE;
+    exchange_credentials(&f, TRUE, TRUE);
+    g_assert_true(chorus_ice_gather(f.ice, NULL));
+    g_assert_true(nice_agent_gather_candidates(f.client, f.cstream));
+    g_assert_true(wait_for(&f, both_connected, WAIT_MS));
+    pair = chorus_ice_selected_pair(f.ice);
+    g_test_message("selected pair: %s", pair);
+    g_assert_true(g_str_has_prefix(pair, "host 127.0.0.1:"));
+    g_assert_nonnull(strstr(pair, "<-> relay 127.0.0.2:"));
+    g_free(pair);
+    g_assert_true(chorus_ice_direct_active(f.ice));
+    exchange_datagrams(&f, 6);
+    g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 6);
+    g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 0);
+    fixture_clear(&f);
+    turn_stop(turn, dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -683,5 +1090,10 @@ int main(int argc, char **argv)
     g_test_add_func("/ice/free/while-checking", test_free_while_checking);
     g_test_add_func("/ice/free/from-callbacks", test_free_from_callbacks);
     g_test_add_func("/ice/restart", test_restart);
+    g_test_add_func("/ice/direct/connected", test_direct_connected);
+    g_test_add_func("/ice/direct/restart", test_direct_restart);
+    g_test_add_func("/ice/direct/tcp-fallback", test_direct_tcp_fallback);
+    g_test_add_func("/ice/direct/consent-revoked", test_direct_consent_revoked);
+    g_test_add_func("/ice/direct/relay", test_direct_relay_fallback);
     return g_test_run();
 }

@@ -385,20 +385,36 @@ static ChorusPeer *peer_new(chorus_handle *h, GError **error)
     return p;
 }
 
+/* A remote candidate as libnice may safely read it: parsed by our SDP code and written
+ * back, a TCP candidate only with its tcptype (libnice trips over one without).
+ * NULL if unusable. */
+static char *usable_candidate(const ChorusSdpCandidate *c)
+{
+    if (c->transport == CHORUS_SDP_CAND_TCP && c->tcptype == CHORUS_SDP_TCPTYPE_NONE)
+        return NULL;
+    return chorus_sdp_candidate_to_string(c);
+}
+
+static void add_candidate(ChorusPeer *p, const ChorusSdpCandidate *c)
+{
+    g_autofree char *text = usable_candidate(c);
+    GError *error = NULL;
+    if (text == NULL) {
+        LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": TCP candidate without tcptype skipped", p->h->id);
+    } else if (!chorus_ice_add_remote_candidate(p->ice, text, &error)) {
+        LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": remote candidate refused: %s", p->h->id,
+              error ? error->message : text);
+        g_clear_error(&error);
+    }
+}
+
 static void add_remote_candidates(ChorusPeer *p, const ChorusSdp *sdp)
 {
     gboolean done = FALSE;
     for (guint i = 0; i < sdp->media->len; i++) {
         const ChorusSdpMedia *m = g_ptr_array_index(sdp->media, i);
-        for (guint c = 0; c < m->candidates->len; c++) {
-            g_autofree char *text =
-                chorus_sdp_candidate_to_string(g_ptr_array_index(m->candidates, c));
-            GError *error = NULL;
-            if (!chorus_ice_add_remote_candidate(p->ice, text, &error)) {
-                LOG_D(TAG, "remote candidate skipped: %s", error ? error->message : text);
-                g_clear_error(&error);
-            }
-        }
+        for (guint c = 0; c < m->candidates->len; c++)
+            add_candidate(p, g_ptr_array_index(m->candidates, c));
         done = done || m->end_of_candidates;
     }
     if (done)
@@ -813,14 +829,19 @@ void chorus_peer_trickle(chorus_handle *h, json_t *candidate)
          (!mid && json_is_integer(index) && json_integer_value(index) != p->bundle_index))) {
         return; /* one transport (BUNDLE): candidates of the other m-lines are not used */
     }
-    GError *error = NULL;
     if (text == NULL || *text == '\0') {
         chorus_ice_remote_gathering_done(p->ice); /* an empty candidate ends gathering */
-    } else if (!chorus_ice_add_remote_candidate(p->ice, text, &error)) {
-        LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": remote candidate refused: %s", h->id,
-              error ? error->message : text);
-        g_clear_error(&error);
+        return;
     }
+    GError *error = NULL;
+    ChorusSdpCandidate *c = chorus_sdp_candidate_parse(text, &error);
+    if (c == NULL) {
+        LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": bad remote candidate: %s", h->id, error->message);
+        g_error_free(error);
+        return;
+    }
+    add_candidate(p, c);
+    chorus_sdp_candidate_free(c);
 }
 
 static json_t *media_info(const PeerMedia *m)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/peer.h"
 #include "core/plugin_host.h"
 #include "core/plugin_loader.h"
 #include "core/session.h"
@@ -321,6 +322,50 @@ static void test_backlog_on_claim(void)
     chorus_conn_unref(c2);
 }
 
+/* Regression (fuzz_api): a trickled TCP candidate without a valid tcptype made
+ * libnice's parser call g_ascii_strcasecmp(NULL) (a critical; fatal under GTest). It
+ * must be refused quietly, and the server goes on answering. */
+static void test_trickle_bad_tcp_candidate(void)
+{
+    g_autofree char *path =
+        g_test_build_filename(G_TEST_DIST, "tests", "fuzz", "corpus", "sdp", "aiortc_av.sdp", NULL);
+    g_autofree char *sdp = NULL;
+    g_assert_true(g_file_get_contents(path, &sdp, NULL, NULL));
+    ChorusConn *c = fake_conn_new(FALSE);
+    json_int_t sid = create_session(c);
+    json_int_t hid = attach_echo(c, sid);
+    json_t *msg =
+        json_pack("{s:s,s:s,s:I,s:I,s:{},s:{s:s,s:s}}", "janus", "message", "transaction", "m",
+                  "session_id", sid, "handle_id", hid, "body", "jsep", "type", "offer", "sdp", sdp);
+    g_autofree char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    api_send(c, text);
+    json_decref(expect(c, "ack"));
+    json_t *ev = expect(c, "event");
+    g_assert_nonnull(json_object_get(ev, "jsep")); /* the PeerConnection exists now */
+    json_decref(ev);
+    api_sendf(c,
+              "{\"janus\":\"trickle\",\"transaction\":\"t\",\"session_id\":%lld,"
+              "\"handle_id\":%lld,\"candidates\":[{\"candidate\":\"candidate:2 1 tcp "
+              "1518280447 192.0.2.1 9 typ host tcptyqe active\",\"sdpMid\":\"0\"},"
+              "{\"candidate\":\"candidate:3 1 udp 1 198.51.100.1 40000 typ s?flx\","
+              "\"sdpMid\":\"0\"}]}",
+              (long long)sid, (long long)hid);
+    json_decref(expect(c, "ack"));
+    api_sendf(c,
+              "{\"janus\":\"message\",\"transaction\":\"i\",\"session_id\":%lld,"
+              "\"handle_id\":%lld,\"body\":{\"request\":\"info\"}}",
+              (long long)sid, (long long)hid);
+    json_t *ok = NULL;
+    while ((ok = fake_conn_next(c, 5000)) != NULL &&
+           g_strcmp0(json_string_value(json_object_get(ok, "janus")), "success") != 0)
+        json_decref(ok); /* trickle events of the server's candidates may come first */
+    g_assert_nonnull(ok);
+    json_decref(ok);
+    chorus_api_destroy_all();
+    chorus_conn_unref(c);
+}
+
 static void test_orphan_expires(void)
 {
     cfg->reclaim_timeout = 0;
@@ -421,6 +466,9 @@ int main(int argc, char **argv)
     cfg = chorus_config_new_defaults();
     chorus_sessions_init();
     chorus_api_init(cfg);
+    GError *init_error = NULL;
+    if (!chorus_peers_global_init(cfg, &init_error))
+        g_error("media setup: %s", init_error->message);
     chorus_workers_start(2);
     g_autofree char *echo =
         g_test_build_filename(G_TEST_BUILT, "plugins", "build", "chorus_plugin_echo.so", NULL);
@@ -436,6 +484,7 @@ int main(int argc, char **argv)
     g_test_add_func("/api/claim-moves-events", test_claim_moves_events);
     g_test_add_func("/api/backlog-on-claim", test_backlog_on_claim);
     g_test_add_func("/api/orphan-expires", test_orphan_expires);
+    g_test_add_func("/api/trickle-bad-tcp-candidate", test_trickle_bad_tcp_candidate);
     g_test_add_func("/api/secrets-and-limits", test_secrets_and_limits);
     g_test_add_func("/api/admin", test_admin);
     int rc = g_test_run();
@@ -443,6 +492,7 @@ int main(int argc, char **argv)
     chorus_workers_stop();
     chorus_plugins_unload_all();
     chorus_sessions_cleanup();
+    chorus_peers_global_cleanup();
     chorus_config_free(cfg);
     return rc;
 }

@@ -613,6 +613,7 @@ static void adopt_answer(ChorusPeer *p, const ChorusSdp *answer)
         PeerMedia *pm = &p->media[i];
         pm->index = (int)i;
         g_strlcpy(pm->mid, m->mid ? m->mid : "", sizeof(pm->mid));
+        pm->mid_len = strlen(pm->mid);
         pm->video = m->kind == CHORUS_SDP_MEDIA_VIDEO;
         pm->data = m->kind == CHORUS_SDP_MEDIA_APPLICATION;
         pm->rejected = m->port == 0;

@@ -19,6 +19,7 @@
 typedef struct {
     int index;
     char mid[32];
+    size_t mid_len; /* strlen(mid), for the per-packet extension writer */
     gboolean video, data, rejected;
     gboolean send, recv; /* the server's direction in the answer */
     guint8 pt;           /* the chosen payload type */

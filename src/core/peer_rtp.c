@@ -295,7 +295,7 @@ static size_t write_extensions(ChorusPeer *p, PeerMedia *m, const chorus_packet 
                                gint64 now_real)
 {
     uint8_t *ext = p->buf + CHORUS_RTP_HEADER_MIN + 4;
-    size_t n = 0, midlen = strlen(m->mid);
+    size_t n = 0, midlen = m->mid_len;
     if (m->ext_mid > 0 && m->ext_mid <= 14 && midlen > 0 && midlen <= 16)
         n += put_ext(ext + n, m->ext_mid, (const uint8_t *)m->mid, midlen);
     if (m->ext_level > 0 && m->ext_level <= 14 && pkt->audio_level >= 0) {

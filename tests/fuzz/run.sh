@@ -195,8 +195,6 @@ for t in $TARGETS; do
     fi
     before=$(find "$work" -type f | wc -l)
     log="$OUT/run/$t.log"
-    stamp="$OUT/run/$t.stamp"
-    : >"$stamp"
     runs=()
     [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
     start=$(date +%s)
@@ -209,7 +207,9 @@ for t in $TARGETS; do
     execs=$(stat_of "$log" number_of_executed_units)
     rate=$(stat_of "$log" average_exec_per_sec)
     new=$(($(find "$work" -type f | wc -l) - before))
-    crashes=$(find "$ART" -maxdepth 1 -name "$t-*" -newer "$stamp" | wc -l)
+    # The inputs this run saved, as libFuzzer reports them (other files in ART do not count).
+    mapfile -t saved < <(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log")
+    crashes=${#saved[@]}
     if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
         crashes=1 # died without an artifact (e.g. a crash in LLVMFuzzerInitialize)
     fi
@@ -217,11 +217,10 @@ for t in $TARGETS; do
         "$elapsed"
     if [ "$crashes" -gt 0 ]; then
         FAILED=1
-        find "$ART" -maxdepth 1 -name "$t-*" -newer "$stamp" -printf '  input: %p\n'
+        for f in "${saved[@]}"; do echo "  input: $f"; done
         grep -E -m1 -A25 '^==[0-9]+==ERROR|runtime error|check failed|^GLib|ERROR: libFuzzer' \
             "$log" | sed 's/^/  /'
         echo "  log: $log"
     fi
-    rm -f "$stamp"
 done
 exit "$FAILED"

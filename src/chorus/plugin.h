@@ -143,7 +143,10 @@ typedef struct chorus_host {
     void (*end_session)(chorus_handle *h);
 
     /* Timers run on the handle's worker. Return an id > 0; timer_remove with that id.
-     * A handle's timers are removed when the handle is destroyed. */
+     * A handle's timers are removed when the handle is destroyed. Timers of one interval
+     * on a worker are batched (they run together at multiples of the interval), so the
+     * first call comes within interval_ms, later ones every interval_ms; 0 runs on every
+     * iteration of the worker's loop until fn returns false. */
     unsigned (*timer_add)(chorus_handle *h, unsigned interval_ms, chorus_timer_fn fn, void *user);
     void (*timer_remove)(chorus_handle *h, unsigned id);
 

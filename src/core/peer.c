@@ -146,10 +146,7 @@ PeerMedia *chorus_peer_media(ChorusPeer *p, int mindex)
 
 static void peer_free(ChorusPeer *p)
 {
-    if (p->tick) {
-        g_source_destroy(p->tick);
-        g_source_unref(p->tick);
-    }
+    chorus_worker_tick_remove(p->tick);
     if (p->sctp)
         chorus_sctp_free(p->sctp);
     if (p->dtls)
@@ -301,7 +298,7 @@ static void dtls_connected(void *user, const ChorusSrtpKeys *keys)
     start_sctp(p);
     p->webrtcup = TRUE;
     chorus_peer_emit(p, peer_event(p, "webrtcup"));
-    p->tick = chorus_worker_timer(h->worker, 1000, chorus_peer_tick, p, NULL);
+    p->tick = chorus_worker_tick_add(h->worker, 1000, chorus_peer_tick, p, NULL);
     if (h->created && h->plugin->desc->setup_media)
         h->plugin->desc->setup_media(h, h->plugin_state);
 }

@@ -64,7 +64,7 @@ struct ChorusPeer {
     GQueue waiting; /* json_t* events held until gathering is done */
     PeerMedia media[PEER_MAX_MEDIA];
     guint n_media;
-    GSource *tick; /* 1 s: receiver/sender reports, media events */
+    ChorusTick *tick; /* 1 s: receiver/sender reports, media events */
     guint16 twcc_seq;
     guint64 srtp_errors, rx_dropped;
     uint8_t buf[PEER_BUF_SIZE]; /* scratch for outgoing packets */

@@ -215,10 +215,8 @@ static void remove_timers(chorus_handle *h)
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, h->timers);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        g_source_destroy(value);
-        g_source_unref(value);
-    }
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        chorus_worker_tick_remove(value);
     g_hash_table_remove_all(h->timers);
 }
 
@@ -387,11 +385,7 @@ static gboolean timer_fire(gpointer data)
 {
     Timer *t = data;
     if (g_atomic_int_get(&t->h->gone) || !t->fn(t->h, t->user)) {
-        GSource *src = g_hash_table_lookup(t->h->timers, GUINT_TO_POINTER(t->id));
-        if (src != NULL) {
-            g_hash_table_remove(t->h->timers, GUINT_TO_POINTER(t->id));
-            g_source_unref(src);
-        }
+        g_hash_table_remove(t->h->timers, GUINT_TO_POINTER(t->id)); /* the tick goes */
         return G_SOURCE_REMOVE;
     }
     return G_SOURCE_CONTINUE;
@@ -415,9 +409,9 @@ static unsigned host_timer_add(chorus_handle *h, unsigned interval_ms, chorus_ti
     t->fn = fn;
     t->user = user;
     t->id = ++h->next_timer_id;
-    GSource *src =
-        chorus_worker_timer(chorus_handle_worker(h), interval_ms, timer_fire, t, timer_free);
-    g_hash_table_insert(h->timers, GUINT_TO_POINTER(t->id), src);
+    ChorusTick *tick =
+        chorus_worker_tick_add(chorus_handle_worker(h), interval_ms, timer_fire, t, timer_free);
+    g_hash_table_insert(h->timers, GUINT_TO_POINTER(t->id), tick);
     return t->id;
 }
 
@@ -425,11 +419,10 @@ static void host_timer_remove(chorus_handle *h, unsigned id)
 {
     if (h == NULL)
         return;
-    GSource *src = g_hash_table_lookup(h->timers, GUINT_TO_POINTER(id));
-    if (src != NULL) {
+    ChorusTick *tick = g_hash_table_lookup(h->timers, GUINT_TO_POINTER(id));
+    if (tick != NULL) {
         g_hash_table_remove(h->timers, GUINT_TO_POINTER(id));
-        g_source_destroy(src);
-        g_source_unref(src);
+        chorus_worker_tick_remove(tick);
     }
 }
 

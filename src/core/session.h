@@ -26,7 +26,7 @@ struct chorus_handle {
                                    chorus_handle_worker: placement may move it once */
     void *plugin_state;         /* worker thread only */
     gboolean created;           /* create_session succeeded (worker thread only) */
-    GHashTable *timers;         /* id -> GSource*, worker thread only */
+    GHashTable *timers;         /* id -> ChorusTick*, worker thread only */
     guint next_timer_id;        /* worker thread only */
     struct ChorusPeer *peer;    /* the PeerConnection, worker thread only (core/peer.h) */
     char *pending_offer;        /* the client's offer, applied when the plugin answers */

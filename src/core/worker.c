@@ -10,8 +10,11 @@ struct ChorusWorker {
     GThread *thread;
     GMainContext *context;
     GMainLoop *loop;
-    gint load; /* handles assigned (atomic) */
+    gint load;              /* handles assigned (atomic) */
+    GPtrArray *tick_groups; /* TickGroup*, one per interval in use; worker thread only */
 };
+
+static void tick_groups_free(ChorusWorker *w);
 
 static ChorusWorker *workers;
 static guint worker_count;
@@ -38,6 +41,7 @@ void chorus_workers_start(guint n)
         w->index = i;
         w->context = g_main_context_new();
         w->loop = g_main_loop_new(w->context, FALSE);
+        w->tick_groups = g_ptr_array_new();
         char name[16];
         g_snprintf(name, sizeof(name), "chorus-w%u", i);
         w->thread = g_thread_new(name, worker_main, w);
@@ -60,6 +64,7 @@ void chorus_workers_stop(void)
     for (guint i = 0; i < worker_count; i++) {
         ChorusWorker *w = &workers[i];
         g_thread_join(w->thread);
+        tick_groups_free(w);
         /* Drop whatever is still attached: destroy notifies run here. */
         while (g_main_context_pending(w->context))
             g_main_context_iteration(w->context, FALSE);
@@ -177,13 +182,184 @@ void chorus_worker_invoke_sync(ChorusWorker *w, GSourceFunc fn, gpointer data)
     chorus_cond_clear(&call.cond);
 }
 
-GSource *chorus_worker_timer(ChorusWorker *w, guint interval_ms, GSourceFunc fn, gpointer data,
-                             GDestroyNotify destroy)
+/* ---- batched periodic ticks ---- */
+
+struct ChorusTick {
+    struct TickGroup *group;
+    GSourceFunc fn;
+    gpointer data;
+    GDestroyNotify destroy;
+    gboolean removed;
+};
+
+typedef struct TickGroup {
+    ChorusWorker *w;
+    guint interval_ms;
+    gint64 deadline_us; /* monotonic time of the next run */
+    GSource *source;    /* attached to w->context while the group has ticks */
+    GPtrArray *ticks;   /* ChorusTick*, owned */
+    gboolean running;   /* inside tick_group_run: removals are deferred */
+    gboolean dead;      /* removed from the worker while running: freed after the run */
+} TickGroup;
+
+typedef struct {
+    GSource base;
+    TickGroup *group;
+} TickSource;
+
+/* The next multiple of the interval after now (interval 0: now, every iteration). */
+static gint64 tick_next_deadline(const TickGroup *g, gint64 now)
 {
-    GSource *src = g_timeout_source_new(interval_ms);
-    g_source_set_callback(src, fn, data, destroy);
-    g_source_attach(src, w->context);
-    return src;
+    gint64 period = (gint64)g->interval_ms * 1000;
+    return period == 0 ? now : (now / period + 1) * period;
+}
+
+static gboolean tick_source_prepare(GSource *src, gint *timeout)
+{
+    TickGroup *g = ((TickSource *)src)->group;
+    gint64 now = g_source_get_time(src);
+    if (now >= g->deadline_us) {
+        *timeout = 0;
+        return TRUE;
+    }
+    *timeout = (gint)MIN((g->deadline_us - now + 999) / 1000, G_MAXINT);
+    return FALSE;
+}
+
+static gboolean tick_source_check(GSource *src)
+{
+    TickGroup *g = ((TickSource *)src)->group;
+    return g_source_get_time(src) >= g->deadline_us;
+}
+
+static void tick_free(ChorusTick *t)
+{
+    if (t->destroy)
+        t->destroy(t->data);
+    g_free(t);
+}
+
+static void tick_group_free(TickGroup *g)
+{
+    if (g->source) {
+        g_source_destroy(g->source);
+        g_source_unref(g->source);
+    }
+    for (guint i = 0; i < g->ticks->len; i++)
+        tick_free(g_ptr_array_index(g->ticks, i));
+    g_ptr_array_free(g->ticks, TRUE);
+    g_free(g);
+}
+
+/* Drops the removed ticks; an empty group leaves the worker. */
+static void tick_group_compact(TickGroup *g)
+{
+    for (guint i = g->ticks->len; i-- > 0;) {
+        ChorusTick *t = g_ptr_array_index(g->ticks, i);
+        if (t->removed) {
+            g_ptr_array_remove_index_fast(g->ticks, i);
+            tick_free(t);
+        }
+    }
+    if (g->ticks->len == 0) {
+        g_ptr_array_remove_fast(g->w->tick_groups, g);
+        g->dead = TRUE;
+    }
+}
+
+static gboolean tick_source_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+    TickGroup *g = ((TickSource *)src)->group;
+    g->deadline_us = tick_next_deadline(g, g_source_get_time(src));
+    g->running = TRUE;
+    guint n = g->ticks->len; /* ticks added by a tick run from the next deadline on */
+    for (guint i = 0; i < n; i++) {
+        ChorusTick *t = g_ptr_array_index(g->ticks, i);
+        if (!t->removed && !t->fn(t->data))
+            t->removed = TRUE;
+    }
+    g->running = FALSE;
+    tick_group_compact(g);
+    if (g->dead) {
+        g_source_unref(g->source); /* the attached source goes when this returns */
+        g->source = NULL;
+        tick_group_free(g);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs tick_source_funcs = {
+    .prepare = tick_source_prepare,
+    .check = tick_source_check,
+    .dispatch = tick_source_dispatch,
+};
+
+static TickGroup *tick_group_get(ChorusWorker *w, guint interval_ms)
+{
+    for (guint i = 0; i < w->tick_groups->len; i++) {
+        TickGroup *g = g_ptr_array_index(w->tick_groups, i);
+        if (g->interval_ms == interval_ms)
+            return g;
+    }
+    TickGroup *g = g_new0(TickGroup, 1);
+    g->w = w;
+    g->interval_ms = interval_ms;
+    g->ticks = g_ptr_array_new();
+    g->deadline_us = tick_next_deadline(g, g_get_monotonic_time());
+    g->source = g_source_new(&tick_source_funcs, sizeof(TickSource));
+    ((TickSource *)g->source)->group = g;
+    g_source_set_name(g->source, "chorus-tick");
+    g_source_attach(g->source, w->context);
+    g_ptr_array_add(w->tick_groups, g);
+    return g;
+}
+
+ChorusTick *chorus_worker_tick_add(ChorusWorker *w, guint interval_ms, GSourceFunc fn,
+                                   gpointer data, GDestroyNotify destroy)
+{
+    g_return_val_if_fail(w != NULL && fn != NULL, NULL);
+    g_return_val_if_fail(chorus_worker_is_current(w), NULL);
+    ChorusTick *t = g_new0(ChorusTick, 1);
+    t->group = tick_group_get(w, interval_ms);
+    t->fn = fn;
+    t->data = data;
+    t->destroy = destroy;
+    g_ptr_array_add(t->group->ticks, t);
+    return t;
+}
+
+void chorus_worker_tick_remove(ChorusTick *t)
+{
+    if (t == NULL || t->removed)
+        return;
+    TickGroup *g = t->group;
+    t->removed = TRUE;
+    if (g->running)
+        return; /* the run compacts when it ends */
+    tick_group_compact(g);
+    if (g->dead)
+        tick_group_free(g);
+}
+
+guint chorus_worker_tick_count(const ChorusWorker *w)
+{
+    guint n = 0;
+    for (guint i = 0; i < w->tick_groups->len; i++) {
+        TickGroup *g = g_ptr_array_index(w->tick_groups, i);
+        for (guint j = 0; j < g->ticks->len; j++)
+            n += !((ChorusTick *)g_ptr_array_index(g->ticks, j))->removed;
+    }
+    return n;
+}
+
+/* After the worker's thread ended: every tick's destroy notify runs here. */
+static void tick_groups_free(ChorusWorker *w)
+{
+    while (w->tick_groups->len > 0)
+        tick_group_free(g_ptr_array_steal_index_fast(w->tick_groups, 0));
+    g_ptr_array_free(w->tick_groups, TRUE);
+    w->tick_groups = NULL;
 }
 
 GMainContext *chorus_worker_context(ChorusWorker *w)

@@ -31,10 +31,23 @@ guint chorus_worker_load(const ChorusWorker *w);
 void chorus_worker_invoke(ChorusWorker *w, GSourceFunc fn, gpointer data, GDestroyNotify destroy);
 /* Runs fn(data) on the worker and waits for it (not from that worker's thread). */
 void chorus_worker_invoke_sync(ChorusWorker *w, GSourceFunc fn, gpointer data);
-/* A repeating timer on the worker; returns the attached source (a reference the
- * caller owns: g_source_destroy + g_source_unref to remove it). */
-GSource *chorus_worker_timer(ChorusWorker *w, guint interval_ms, GSourceFunc fn, gpointer data,
-                             GDestroyNotify destroy);
+
+/* Periodic ticks, batched: every tick of one interval on a worker runs from a single
+ * GSource at multiples of that interval on the monotonic clock, so a thousand handles
+ * with a 200 ms tick wake the worker five times a second instead of five thousand (each
+ * GSource is also walked on every wake-up of the worker's loop). The first call comes
+ * within one interval, not after exactly one; interval 0 runs on every loop iteration.
+ * fn returning FALSE (G_SOURCE_REMOVE) removes the tick. Worker thread only. The tick is
+ * owned by the worker: the pointer is valid until chorus_worker_tick_remove, until fn
+ * returns FALSE, or until the workers stop; destroy (may be NULL) runs on data then. */
+typedef struct ChorusTick ChorusTick;
+ChorusTick *chorus_worker_tick_add(ChorusWorker *w, guint interval_ms, GSourceFunc fn,
+                                   gpointer data, GDestroyNotify destroy);
+/* Removes t; safe from inside any tick's fn (t's own included). */
+void chorus_worker_tick_remove(ChorusTick *t);
+/* Ticks registered on w (removed ones excluded): for tests and the admin API. */
+guint chorus_worker_tick_count(const ChorusWorker *w);
+
 GMainContext *chorus_worker_context(ChorusWorker *w); /* borrowed */
 /* TRUE when called on w's thread. */
 gboolean chorus_worker_is_current(const ChorusWorker *w);

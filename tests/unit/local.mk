@@ -38,3 +38,10 @@ TESTS += tests/unit/test_auth
 tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
 tests_unit_test_auth_CFLAGS = $(TEST_CFLAGS) $(SSL_CFLAGS)
 tests_unit_test_auth_LDADD = $(TEST_CORE_LDADD)
+
+# Media workers: jobs and batched ticks (src/core/worker.c).
+check_PROGRAMS += tests/unit/test_worker
+TESTS += tests/unit/test_worker
+tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
+tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_worker_LDADD = $(TEST_CORE_LDADD)

@@ -1,0 +1,176 @@
+/* Media workers (src/core/worker.c): jobs run on the worker's thread, and periodic ticks
+ * of one interval are batched into one run of one GSource. */
+#include <glib.h>
+#include <string.h>
+
+#include "core/worker.h"
+
+#define N_TICKS 64
+
+typedef struct {
+    ChorusWorker *w;
+    ChorusTick *ticks[N_TICKS];
+    gint calls[N_TICKS];
+    gint destroyed[N_TICKS];
+    gint stop_after[N_TICKS]; /* > 0: fn returns FALSE on that call */
+    gint remove_other;        /* tick 0 removes this tick (index) on its first call; -1: none */
+    GHashTable *run_times;    /* distinct g_source_get_time of the runs seen */
+    gboolean wrong_thread;
+} Fixture;
+
+typedef struct {
+    Fixture *f;
+    int index;
+} TickData;
+
+static TickData datas[N_TICKS];
+
+static gboolean tick_fn(gpointer data)
+{
+    TickData *d = data;
+    Fixture *f = d->f;
+    if (!chorus_worker_is_current(f->w))
+        f->wrong_thread = TRUE;
+    gint n = ++f->calls[d->index];
+    gint64 t = g_source_get_time(g_main_current_source());
+    g_hash_table_add(f->run_times, g_memdup2(&t, sizeof t));
+    if (d->index == 0 && n == 1 && f->remove_other >= 0) {
+        chorus_worker_tick_remove(f->ticks[f->remove_other]);
+        chorus_worker_tick_remove(f->ticks[0]); /* itself, from inside its own call */
+        return G_SOURCE_CONTINUE;
+    }
+    return f->stop_after[d->index] > 0 && n >= f->stop_after[d->index] ? G_SOURCE_REMOVE
+                                                                       : G_SOURCE_CONTINUE;
+}
+
+static void tick_destroy(gpointer data)
+{
+    TickData *d = data;
+    d->f->destroyed[d->index]++;
+}
+
+static Fixture fx;
+
+static gboolean add_ticks(gpointer data)
+{
+    guint interval = GPOINTER_TO_UINT(data);
+    for (int i = 0; i < N_TICKS; i++) {
+        datas[i] = (TickData){&fx, i};
+        fx.ticks[i] = chorus_worker_tick_add(fx.w, interval, tick_fn, &datas[i], tick_destroy);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static guint tick_count;
+
+static gboolean read_tick_count(gpointer data)
+{
+    tick_count = chorus_worker_tick_count(fx.w);
+    return G_SOURCE_REMOVE;
+}
+
+static guint ticks_now(void)
+{
+    chorus_worker_invoke_sync(fx.w, read_tick_count, NULL);
+    return tick_count;
+}
+
+static void fixture_reset(void)
+{
+    memset(&fx, 0, sizeof fx);
+    fx.w = chorus_worker_get(0);
+    fx.remove_other = -1;
+    fx.run_times = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+}
+
+/* 64 ticks of 20 ms: every tick runs, on the worker, and they run together (the number
+ * of distinct run times is the number of runs of one tick, not 64 times that). */
+static void test_ticks_batched(void)
+{
+    fixture_reset();
+    for (int i = 0; i < N_TICKS; i++)
+        fx.stop_after[i] = 5;
+    chorus_worker_invoke_sync(fx.w, add_ticks, GUINT_TO_POINTER(20));
+    g_assert_cmpuint(ticks_now(), ==, N_TICKS);
+    for (int round = 0; round < 200 && ticks_now() > 0; round++)
+        g_usleep(10000);
+    g_assert_cmpuint(ticks_now(), ==, 0);
+    g_assert_false(fx.wrong_thread);
+    for (int i = 0; i < N_TICKS; i++) {
+        g_assert_cmpint(fx.calls[i], ==, 5);     /* FALSE on the 5th call removes it */
+        g_assert_cmpint(fx.destroyed[i], ==, 1); /* destroy notify exactly once */
+    }
+    g_assert_cmpuint(g_hash_table_size(fx.run_times), ==, 5);
+    g_hash_table_destroy(fx.run_times);
+}
+
+/* A tick removing another tick and itself from inside a run: neither runs again, each
+ * destroy notify runs once, the others keep running. */
+static void test_ticks_remove_inside_run(void)
+{
+    fixture_reset();
+    fx.remove_other = N_TICKS - 1;
+    for (int i = 1; i < N_TICKS - 1; i++)
+        fx.stop_after[i] = 3;
+    chorus_worker_invoke_sync(fx.w, add_ticks, GUINT_TO_POINTER(10));
+    for (int round = 0; round < 200 && ticks_now() > 0; round++)
+        g_usleep(10000);
+    g_assert_cmpuint(ticks_now(), ==, 0);
+    g_assert_cmpint(fx.calls[0], ==, 1);
+    g_assert_cmpint(fx.destroyed[0], ==, 1);
+    /* The last tick sits after tick 0 in the run: removed before its turn came. */
+    g_assert_cmpint(fx.calls[N_TICKS - 1], ==, 0);
+    g_assert_cmpint(fx.destroyed[N_TICKS - 1], ==, 1);
+    for (int i = 1; i < N_TICKS - 1; i++) {
+        g_assert_cmpint(fx.calls[i], ==, 3);
+        g_assert_cmpint(fx.destroyed[i], ==, 1);
+    }
+    g_hash_table_destroy(fx.run_times);
+}
+
+static gboolean remove_all(gpointer data)
+{
+    for (int i = 0; i < N_TICKS; i++)
+        chorus_worker_tick_remove(fx.ticks[i]);
+    return G_SOURCE_REMOVE;
+}
+
+/* Removing from outside any run frees at once; ticks of different intervals coexist. */
+static void test_ticks_remove_outside_run(void)
+{
+    fixture_reset();
+    chorus_worker_invoke_sync(fx.w, add_ticks, GUINT_TO_POINTER(100000)); /* never due */
+    g_assert_cmpuint(ticks_now(), ==, N_TICKS);
+    chorus_worker_invoke_sync(fx.w, remove_all, NULL);
+    g_assert_cmpuint(ticks_now(), ==, 0);
+    for (int i = 0; i < N_TICKS; i++) {
+        g_assert_cmpint(fx.calls[i], ==, 0);
+        g_assert_cmpint(fx.destroyed[i], ==, 1);
+    }
+    g_hash_table_destroy(fx.run_times);
+}
+
+/* Ticks still registered when the workers stop: their destroy notifies run. */
+static void test_ticks_freed_at_stop(void)
+{
+    fixture_reset();
+    chorus_worker_invoke_sync(fx.w, add_ticks, GUINT_TO_POINTER(100000));
+    chorus_workers_stop();
+    for (int i = 0; i < N_TICKS; i++)
+        g_assert_cmpint(fx.destroyed[i], ==, 1);
+    g_hash_table_destroy(fx.run_times);
+    chorus_workers_start(1);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    chorus_workers_start(1);
+    g_test_add_func("/worker/ticks-batched", test_ticks_batched);
+    g_test_add_func("/worker/ticks-remove-inside-run", test_ticks_remove_inside_run);
+    g_test_add_func("/worker/ticks-remove-outside-run", test_ticks_remove_outside_run);
+    g_test_add_func("/worker/ticks-freed-at-stop", test_ticks_freed_at_stop);
+    int rc = g_test_run();
+    chorus_workers_stop();
+    return rc;
+}

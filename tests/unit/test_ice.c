@@ -773,6 +773,31 @@ static gboolean direct_active(Fixture *f)
     return f->ice && chorus_ice_direct_active(f->ice);
 }
 
+/* Socket sources on f's context marked can-recurse (GLib then neither blocks nor
+ * unblocks them around a dispatch, which would wake the loop once more each time).
+ * Source ids are handed out per context in order: every id below a fresh one is
+ * looked at. */
+static guint recursable_socket_sources(Fixture *f)
+{
+    GSocket *sock =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+    g_assert_nonnull(sock);
+    GSource *probe = g_socket_create_source(sock, G_IO_IN, NULL);
+    const GSourceFuncs *funcs = probe->source_funcs;
+    g_source_unref(probe);
+    g_object_unref(sock);
+    GSource *mark = g_idle_source_new();
+    guint top = g_source_attach(mark, f->ctx), n = 0;
+    g_source_destroy(mark);
+    g_source_unref(mark);
+    for (guint id = 1; id < top; id++) {
+        GSource *src = g_main_context_find_source_by_id(f->ctx, id);
+        if (src != NULL && src->source_funcs == funcs && g_source_get_can_recurse(src))
+            n++;
+    }
+    return n;
+}
+
 /* A connected UDP host pair sends with sendto on libnice's socket, not through
  * nice_agent_send; the data arrives intact both ways; the debug switch forces libnice's
  * path and back. */
@@ -787,6 +812,10 @@ static void test_direct_connected(void)
     char *pair = chorus_ice_selected_pair(f.ice);
     g_assert_true(g_str_has_prefix(pair, "host 127.0.0.1:"));
     g_free(pair);
+
+    /* The server's sockets are marked (at least the selected one); the test's own
+     * libnice client is not, so a count of 0 means the marking is broken. */
+    g_assert_cmpuint(recursable_socket_sources(&f), >=, 1);
 
     exchange_datagrams(&f, 12);
     g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 12);

@@ -329,8 +329,12 @@ void lg_shard_start_load(LgShard *sh)
         LgParticipant *p = sh->parts[i];
         if (!p->published || p->fanout <= 0)
             continue;
-        /* Speakers' packets are spread evenly over one period, not sent in bursts. */
-        p->next_due_us = run->warm_us + sh->period_us * p->id / run->n_parts;
+        /* Speakers' packets are spread evenly over one period, as independent clients'
+         * would be, not sent in bursts: speaker r of all T sends at r/T of the period. */
+        guint per_channel = MIN(run->opt.speakers, run->opt.participants);
+        guint rank = p->channel * per_channel + MIN(p->local, per_channel);
+        guint total = MAX(run->opt.channels * per_channel, 1u);
+        p->next_due_us = run->warm_us + sh->period_us * rank / total;
         sh->senders[sh->n_senders++] = p;
     }
     sh->counting = TRUE;

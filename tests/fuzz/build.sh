@@ -7,7 +7,7 @@
 #   tests/fuzz/build.sh [OUT_DIR] [TARGET...]
 #
 # OUT_DIR: default build-fuzz/ under the source tree (git-ignored by /build*/).
-# TARGET:  fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep fuzz_api (default: all).
+# TARGET:  fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep fuzz_api fuzz_http (default: all).
 # Environment: CC (default clang, else clang-14), JOBS (make -j, default 2),
 #              FUZZ_CFLAGS (extra compiler flags).
 # The build is incremental: a Makefile with dependency tracking is written into OUT_DIR.
@@ -18,7 +18,7 @@ set -euo pipefail
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$SRC/build-fuzz}"
 [ $# -gt 0 ] && shift
-ALL_TARGETS=(fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep fuzz_api)
+ALL_TARGETS=(fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep fuzz_api fuzz_http)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 
@@ -42,10 +42,13 @@ OUT="$(cd "$OUT" && pwd)"
 # media/ and util/ are pure code: every file is taken, so new files need no change here.
 MEDIA_SRCS=$(cd "$SRC" && printf '%s ' src/media/*.c src/util/*.c)
 # The API target: the core and the signalling dispatch without the libwebsockets
-# transport (fuzz_api.c provides the ChorusConn functions) and without main().
+# transport (tests/unit/fake_conn.c provides the ChorusConn functions) and without main().
 API_EXCLUDE='^src/(core/main|signal/transport|signal/transport_ws|signal/transport_http|signal/http_static)\.c$'
 API_SRCS=$(cd "$SRC" && printf '%s\n' src/core/*.c src/signal/*.c src/net/*.c |
     grep -Ev "$API_EXCLUDE" | tr '\n' ' ')
+API_TEST_SRCS="tests/unit/fake_conn.c"
+# The static-file target: the path resolution alone (pure code on top of GLib).
+HTTP_SRCS="src/signal/http_static.c"
 
 # What configure would define: the version from AC_INIT.
 VERSION=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$SRC/configure.ac")
@@ -77,17 +80,23 @@ MK="$OUT/Makefile"
     echo
     echo "obj/tests/fuzz/%.o: \$(SRC)/tests/fuzz/%.c"
     echo "	@mkdir -p \$(dir \$@)"
+    echo "	\$(CC) \$(CFLAGS) -I\$(SRC)/tests/unit $OWN_WARN \$(SAN_NOLINK) -MMD -MP -c \$< -o \$@"
+    echo "obj/tests/unit/%.o: \$(SRC)/tests/unit/%.c"
+    echo "	@mkdir -p \$(dir \$@)"
     echo "	\$(CC) \$(CFLAGS) $OWN_WARN \$(SAN_NOLINK) -MMD -MP -c \$< -o \$@"
     echo "obj/%.o: \$(SRC)/%.c"
     echo "	@mkdir -p \$(dir \$@)"
     echo "	\$(CC) \$(CFLAGS) $SRC_WARN \$(SAN_NOLINK) -MMD -MP -c \$< -o \$@"
     echo
     echo "MEDIA_OBJS := $(objs_of "$MEDIA_SRCS")"
-    echo "API_OBJS := $(objs_of "$API_SRCS")"
+    echo "API_OBJS := $(objs_of "$API_SRCS") $(objs_of "$API_TEST_SRCS")"
+    echo "HTTP_OBJS := $(objs_of "$HTTP_SRCS")"
     for t in fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep; do
         echo "$t: obj/tests/fuzz/$t.o \$(MEDIA_OBJS)"
         echo "	\$(CC) \$(SAN) \$^ \$(LIBS) -o \$@"
     done
+    echo "fuzz_http: obj/tests/fuzz/fuzz_http.o \$(HTTP_OBJS)"
+    echo "	\$(CC) \$(SAN) \$^ \$(LIBS) -o \$@"
     # -rdynamic: the plugin loaded with dlopen resolves the sanitizer and coverage
     # symbols from the fuzzer binary.
     echo "fuzz_api: obj/tests/fuzz/fuzz_api.o \$(API_OBJS) \$(MEDIA_OBJS) plugins/chorus_plugin_echo.so"

@@ -1,6 +1,7 @@
 /* libFuzzer target: the Janus API v1 and admin API dispatch (signal/api.h) with the real
  * core behind it (sessions, handles, one media worker, the echo plugin, PeerConnections
- * for jsep offers), fed through fake connections in place of the WebSocket transport.
+ * for jsep offers), fed through fake connections (tests/unit/fake_conn.c) in place of the
+ * WebSocket transport.
  *
  * Input: one or more requests separated by RS (0x1E, as in RFC 7464 JSON text
  * sequences); at most MAX_RECORDS are used. A record's first byte may pick where it goes:
@@ -37,6 +38,8 @@
 #include "core/plugin_loader.h"
 #include "core/session.h"
 #include "core/worker.h"
+#include "fake_conn.h"
+#include "fuzz_check.h"
 #include "signal/api.h"
 #include "signal/transport.h"
 #include "util/log.h"
@@ -49,83 +52,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define MAX_LIVE_SESSIONS 12
 #define RECORD_SEP        0x1E
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fuzz_fail(#cond, __LINE__);                                                            \
-    } while (0)
-
-static void fuzz_fail(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_api.c:%d: check failed: %s\n", line, what);
-    abort();
-}
-
-/* ---- the fake connection (implements the ChorusConn part of signal/transport.h) ---- */
-
-struct ChorusConn {
-    guint64 id;
-    gint ref;
-    gboolean admin;
-    gint closed;
-    GAsyncQueue *out; /* char*, what the core sent */
-};
-
-static guint64 next_conn_id;
-
+/* The connections: tests/unit/fake_conn.c in place of the WebSocket transport. */
 static ChorusConn *conn_new(gboolean admin)
 {
-    ChorusConn *c = g_new0(ChorusConn, 1);
-    c->id = ++next_conn_id;
-    c->ref = 1;
-    c->admin = admin;
-    c->out = g_async_queue_new_full(g_free);
+    ChorusConn *c = fake_conn_new(admin);
+    fake_conn_set_peer_ip(c, "192.0.2.7");
     return c;
-}
-
-ChorusConn *chorus_conn_ref(ChorusConn *conn)
-{
-    g_atomic_int_inc(&conn->ref);
-    return conn;
-}
-
-void chorus_conn_unref(ChorusConn *conn)
-{
-    if (conn && g_atomic_int_dec_and_test(&conn->ref)) {
-        g_async_queue_unref(conn->out);
-        g_free(conn);
-    }
-}
-
-gboolean chorus_conn_send(ChorusConn *conn, char *text)
-{
-    CHECK(conn != NULL && text != NULL);
-    if (g_atomic_int_get(&conn->closed)) {
-        g_free(text);
-        return FALSE;
-    }
-    g_async_queue_push(conn->out, text);
-    return TRUE;
-}
-
-void chorus_conn_close(ChorusConn *conn)
-{
-    g_atomic_int_set(&conn->closed, 1);
-}
-
-gboolean chorus_conn_is_admin(const ChorusConn *conn)
-{
-    return conn->admin;
-}
-
-const char *chorus_conn_peer_ip(const ChorusConn *conn)
-{
-    return "192.0.2.7";
-}
-
-guint64 chorus_conn_id(const ChorusConn *conn)
-{
-    return conn->id;
 }
 
 /* ---- global state ---- */
@@ -244,14 +176,14 @@ static void learn_ids(json_t *msg, const char *kind)
 static void drain(ChorusConn *c)
 {
     char *text;
-    while ((text = g_async_queue_try_pop(c->out)) != NULL) {
+    while ((text = fake_conn_pop_text(c)) != NULL) {
         if (trace)
-            fprintf(stderr, "<- %" G_GUINT64_FORMAT ": %s\n", c->id, text);
+            fprintf(stderr, "<- %" G_GUINT64_FORMAT ": %s\n", chorus_conn_id(c), text);
         json_error_t jerr;
         json_t *msg = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
         if (msg == NULL || !json_is_object(msg) || !json_is_string(json_object_get(msg, "janus"))) {
             fprintf(stderr, "fuzz_api: bad response on connection %" G_GUINT64_FORMAT ": %s\n",
-                    c->id, text);
+                    chorus_conn_id(c), text);
             CHECK(!"response is a JSON object with a \"janus\" string");
         }
         learn_ids(msg, json_string_value(json_object_get(msg, "janus")));
@@ -342,8 +274,8 @@ static void run_record(const char *rec, size_t len)
     guint handles_before = count_handles();
     GString *text = substitute(rec, len);
     if (trace)
-        fprintf(stderr, "-> %" G_GUINT64_FORMAT ": %.*s\n", target->id, (int)MIN(text->len, 300),
-                text->str);
+        fprintf(stderr, "-> %" G_GUINT64_FORMAT ": %.*s\n", chorus_conn_id(target),
+                (int)MIN(text->len, 300), text->str);
     chorus_api_handle(target, text->str, text->len);
     g_string_free(text, TRUE);
     /* Jobs run on the worker only for handles (attach, message, trickle, hangup, detach,

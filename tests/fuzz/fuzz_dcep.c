@@ -11,20 +11,9 @@
 #include <string.h>
 
 #include "media/dcep.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fuzz_fail(#cond, __LINE__);                                                            \
-    } while (0)
-
-static void fuzz_fail(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_dcep.c:%d: check failed: %s\n", line, what);
-    abort();
-}
 
 static char *strdup_n(const uint8_t *p, size_t n)
 {

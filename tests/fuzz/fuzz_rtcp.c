@@ -18,20 +18,9 @@
 
 #include "media/demux.h"
 #include "media/rtcp.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fuzz_fail(#cond, __LINE__);                                                            \
-    } while (0)
-
-static void fuzz_fail(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_rtcp.c:%d: check failed: %s\n", line, what);
-    abort();
-}
 
 /* The largest RTCP packet is 65536 words; NACK gives at most 17 numbers per 4 bytes. */
 #define NACK_CAP  (17 * 65536)

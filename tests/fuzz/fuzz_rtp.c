@@ -22,20 +22,9 @@
 #include "media/rtp_ext.h"
 #include "media/rtp_rewrite.h"
 #include "media/rtp_stats.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fuzz_fail(#cond, __LINE__);                                                            \
-    } while (0)
-
-static void fuzz_fail(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_rtp.c:%d: check failed: %s\n", line, what);
-    abort();
-}
 
 #define MAX_ELEMS 300 /* a 65535-word block can hold more; the rest is only iterated */
 

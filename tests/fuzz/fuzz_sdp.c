@@ -20,21 +20,10 @@
 #include "media/sdp.h"
 #include "media/sdp_answer.h"
 #include "util/log.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            fuzz_fail(#cond, __LINE__);                                                            \
-    } while (0)
-
-static void fuzz_fail(const char *what, int line)
-{
-    fprintf(stderr, "fuzz_sdp.c:%d: check failed: %s\n", line, what);
-    abort();
-}
 
 #define FP_LOCAL                                                                                   \
     "0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:E8:F9:0A:1B:2C:3D:4E:5F:60:71:82:93:A4:B5:C6:D7:"   \

@@ -8,7 +8,7 @@
 #
 # Environment:
 #   FUZZ_OUT        build and work directory (default build-fuzz/ under the source tree)
-#   FUZZ_TARGETS    targets to run, space-separated (default: all five)
+#   FUZZ_TARGETS    targets to run, space-separated (default: all six)
 #   FUZZ_ARTIFACTS  where crash inputs go (default tests/artifacts/fuzz/)
 #   FUZZ_NICE       niceness of the fuzzers (default 10: other builds keep the CPU)
 #   FUZZ_RUNS       stop after this many executions instead of (or before) SECONDS
@@ -23,7 +23,7 @@ SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 SECONDS_PER_TARGET="${1:-10}"
 OUT="${FUZZ_OUT:-$SRC/build-fuzz}"
 ART="${FUZZ_ARTIFACTS:-$SRC/tests/artifacts/fuzz}"
-TARGETS="${FUZZ_TARGETS:-fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep fuzz_api}"
+TARGETS="${FUZZ_TARGETS:-fuzz_sdp fuzz_rtp fuzz_rtcp fuzz_dcep fuzz_api fuzz_http}"
 NICE="${FUZZ_NICE:-10}"
 
 # shellcheck disable=SC2086 # $TARGETS is a list
@@ -167,6 +167,43 @@ cat >"$OUT/dict/api.dict" <<'EOF'
 "a=ice-ufrag:"
 "a=fingerprint:sha-256 "
 EOF
+# Request targets for fuzz_http: escapes, separators and the names of its html root.
+cat >"$OUT/dict/http.dict" <<'EOF'
+"/"
+"//"
+"\\"
+"."
+".."
+"/../"
+"%2e"
+"%2E"
+"%2f"
+"%2F"
+"%5c"
+"%00"
+"%25"
+"%20"
+"?"
+"#"
+"?v=1"
+"index.html"
+"app.js"
+"a b.txt"
+"a%20b.txt"
+"sub/"
+"style.css"
+"empty/"
+"in.js"
+"out.txt"
+"outdir/"
+"prefix/"
+"loop"
+"root/"
+"root2/"
+"secret.txt"
+".HTML"
+".Js"
+EOF
 
 # Per target: flags (input size bound, dictionary) and its corpus folder.
 target_flags() {
@@ -175,6 +212,7 @@ target_flags() {
     fuzz_api) echo "-max_len=16384 -timeout=60 -dict=$OUT/dict/api.dict" ;;
     fuzz_rtp | fuzz_rtcp) echo "-max_len=2048 -timeout=25" ;;
     fuzz_dcep) echo "-max_len=1024 -timeout=25" ;;
+    fuzz_http) echo "-max_len=4096 -timeout=25 -dict=$OUT/dict/http.dict" ;;
     esac
 }
 

@@ -1,4 +1,8 @@
+/* A ChorusConn stand-in for unit tests and fuzz targets. See fake_conn.h. */
 #include "fake_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 struct ChorusConn {
     guint64 id;
@@ -6,6 +10,7 @@ struct ChorusConn {
     gboolean admin;
     gint closed;
     GAsyncQueue *out; /* char* */
+    char *peer_ip;
 };
 
 static guint64 next_id;
@@ -17,7 +22,14 @@ ChorusConn *fake_conn_new(gboolean admin)
     c->ref = 1;
     c->admin = admin;
     c->out = g_async_queue_new_full(g_free);
+    c->peer_ip = g_strdup("127.0.0.1");
     return c;
+}
+
+void fake_conn_set_peer_ip(ChorusConn *conn, const char *ip)
+{
+    g_free(conn->peer_ip);
+    conn->peer_ip = g_strdup(ip);
 }
 
 json_t *fake_conn_next(ChorusConn *conn, guint timeout_ms)
@@ -29,6 +41,11 @@ json_t *fake_conn_next(ChorusConn *conn, guint timeout_ms)
     g_assert_nonnull(msg);
     g_free(text);
     return msg;
+}
+
+char *fake_conn_pop_text(ChorusConn *conn)
+{
+    return g_async_queue_try_pop(conn->out);
 }
 
 guint fake_conn_pending(ChorusConn *conn)
@@ -46,12 +63,17 @@ void chorus_conn_unref(ChorusConn *conn)
 {
     if (conn && g_atomic_int_dec_and_test(&conn->ref)) {
         g_async_queue_unref(conn->out);
+        g_free(conn->peer_ip);
         g_free(conn);
     }
 }
 
 gboolean chorus_conn_send(ChorusConn *conn, char *text)
 {
+    if (conn == NULL || text == NULL) { /* a bug in the core: abort in tests and fuzzers */
+        fprintf(stderr, "fake_conn.c: check failed: conn != NULL && text != NULL\n");
+        abort();
+    }
     if (g_atomic_int_get(&conn->closed)) {
         g_free(text);
         return FALSE;
@@ -72,7 +94,7 @@ gboolean chorus_conn_is_admin(const ChorusConn *conn)
 
 const char *chorus_conn_peer_ip(const ChorusConn *conn)
 {
-    return "127.0.0.1";
+    return conn->peer_ip;
 }
 
 guint64 chorus_conn_id(const ChorusConn *conn)

@@ -167,19 +167,24 @@ static int run(ChorusConfig *cfg)
     LOG_I(TAG, "%u plugin(s) loaded from %s", n, cfg->plugins_folder);
     if (cfg->admin_secret == NULL || *cfg->admin_secret == '\0')
         LOG_W(TAG, "admin API has no admin_secret: anyone on %s can use it", cfg->admin_interface);
+    /* Signals first: a SIGTERM that comes while the transport starts still ends in a
+     * clean shutdown once the loop runs, instead of the default action. */
+    main_loop = g_main_loop_new(NULL, FALSE);
+    guint sigint = g_unix_signal_add(SIGINT, on_signal, NULL);
+    guint sigterm = g_unix_signal_add(SIGTERM, on_signal, NULL);
     ChorusTransportCallbacks cb = {on_message, on_closed, on_health, NULL};
     ChorusTransport *transport = chorus_transport_start(cfg, &cb, &error);
     if (transport == NULL) {
         LOG_E(TAG, "cannot start the transport: %s", error->message);
         g_error_free(error);
+        g_source_remove(sigint);
+        g_source_remove(sigterm);
+        g_main_loop_unref(main_loop);
         chorus_workers_stop();
         chorus_plugins_unload_all();
         chorus_sessions_cleanup();
         return 1;
     }
-    main_loop = g_main_loop_new(NULL, FALSE);
-    guint sigint = g_unix_signal_add(SIGINT, on_signal, NULL);
-    guint sigterm = g_unix_signal_add(SIGTERM, on_signal, NULL);
     guint tick = g_timeout_add_seconds(1, on_tick, NULL);
     LOG_I(TAG, "Chorus %s ready: ws %d, admin %d, http %d (html %s)", PACKAGE_VERSION, cfg->ws_port,
           cfg->admin_port, cfg->http_port, cfg->html_folder);

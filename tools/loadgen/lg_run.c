@@ -346,7 +346,7 @@ static gboolean run_setup(LgRun *run, GMainContext *ctx)
 
 gboolean lg_run_execute(LgRun *run, GError **error)
 {
-    g_mutex_init(&run->lock);
+    chorus_mutex_init(&run->lock);
     if (!run_init(run, error))
         return FALSE;
     GMainContext *ctx = g_main_context_new();
@@ -394,5 +394,5 @@ void lg_run_clear(LgRun *run)
         chorus_dtls_cert_unref(run->cert);
     g_strfreev(run->ice_interfaces);
     g_free(run->first_error);
-    g_mutex_clear(&run->lock);
+    chorus_mutex_clear(&run->lock);
 }

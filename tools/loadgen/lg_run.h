@@ -24,6 +24,7 @@
 #include "lg_janus.h"
 #include "lg_pc.h"
 #include "lg_stats.h"
+#include "util/mutex.h"
 
 typedef struct {
     char *server;            /* ws://host:port/ of the Janus API */
@@ -141,7 +142,7 @@ struct LgRun {
     double server_wait_s; /* the server's threads, runnable but waiting for a CPU (sum) */
     gboolean server_measured;
     char *first_error;
-    GMutex lock; /* first_error */
+    ChorusMutex lock; /* first_error */
 };
 
 /* Shard-side helpers for adapters. */

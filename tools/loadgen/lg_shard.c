@@ -53,8 +53,8 @@ void lg_shard_init(LgShard *sh, LgRun *run, guint index)
 typedef struct {
     LgShard *sh;
     void (*fn)(LgShard *sh);
-    GMutex lock;
-    GCond cond;
+    ChorusMutex lock; /* POSIX locks, so ThreadSanitizer sees the hand-off */
+    ChorusCond cond;
     gboolean done;
 } ShardCall;
 
@@ -62,25 +62,25 @@ static gboolean shard_call_trampoline(gpointer data)
 {
     ShardCall *c = data;
     c->fn(c->sh);
-    g_mutex_lock(&c->lock);
+    chorus_mutex_lock(&c->lock);
     c->done = TRUE;
-    g_cond_signal(&c->cond);
-    g_mutex_unlock(&c->lock);
+    chorus_cond_signal(&c->cond);
+    chorus_mutex_unlock(&c->lock);
     return G_SOURCE_REMOVE;
 }
 
 void lg_shard_call(LgShard *sh, void (*fn)(LgShard *sh))
 {
     ShardCall c = {.sh = sh, .fn = fn};
-    g_mutex_init(&c.lock);
-    g_cond_init(&c.cond);
+    chorus_mutex_init(&c.lock);
+    chorus_cond_init(&c.cond);
     g_main_context_invoke(sh->ctx, shard_call_trampoline, &c);
-    g_mutex_lock(&c.lock);
+    chorus_mutex_lock(&c.lock);
     while (!c.done)
-        g_cond_wait(&c.cond, &c.lock);
-    g_mutex_unlock(&c.lock);
-    g_mutex_clear(&c.lock);
-    g_cond_clear(&c.cond);
+        chorus_cond_wait(&c.cond, &c.lock);
+    chorus_mutex_unlock(&c.lock);
+    chorus_mutex_clear(&c.lock);
+    chorus_cond_clear(&c.cond);
 }
 
 static void shard_quit(LgShard *sh)
@@ -159,10 +159,10 @@ void lg_participant_done(LgParticipant *p, gboolean ok, const char *reason)
     if (!ok) {
         g_free(p->error);
         p->error = g_strdup(reason ? reason : "failed");
-        g_mutex_lock(&p->run->lock);
+        chorus_mutex_lock(&p->run->lock);
         if (!p->run->first_error)
             p->run->first_error = g_strdup_printf("participant %u: %s", p->id, p->error);
-        g_mutex_unlock(&p->run->lock);
+        chorus_mutex_unlock(&p->run->lock);
         if (p->run->opt.verbose)
             g_printerr("participant %u failed: %s\n", p->id, p->error);
     }

@@ -60,8 +60,12 @@ int chorus_rtp_ext_next(chorus_rtp_ext_iter *it, chorus_rtp_ext_elem *out)
 {
     if (it == NULL || out == NULL)
         return CHORUS_PKT_EINVAL;
-    while (!it->done && it->pos < it->len && it->data[it->pos] == 0)
-        it->pos++; /* padding byte (in both forms) */
+    /* Padding: a zero byte in the two-byte form; in the one-byte form any byte with ID 0,
+     * whatever its length nibble (ID 0 is reserved for padding, RFC 8285 4.2, and
+     * libwebrtc skips such a byte alone rather than reading an element). */
+    while (!it->done && it->pos < it->len &&
+           (it->two_byte ? it->data[it->pos] == 0 : (it->data[it->pos] >> 4) == 0))
+        it->pos++;
     if (it->done || it->pos >= it->len)
         return 0;
     int rc = read_elem_header(it, out);

@@ -175,6 +175,21 @@ static void test_ext_id15_stops(void)
     g_assert_cmpint(chorus_rtp_ext_find(&p, 2, &e), ==, CHORUS_PKT_ENOTFOUND);
 }
 
+static void test_ext_id0_is_padding(void)
+{
+    /* one-byte: 0x05 (ID 0, length nibble 5) is one byte of padding, not a 6-byte
+     * element; id1 with 0x42 follows it and is found where it is. */
+    uint8_t pkt[] = {0x90, 0x00, 0,    1,    0,    0,    0,    1,    0,    0,    0,    1,
+                     0xbe, 0xde, 0x00, 0x01, 0x05, 0x10, 0x42, 0x00, 0x01, 0x00, 0x00, 0x00};
+    chorus_rtp_packet p;
+    chorus_rtp_ext_elem e;
+    g_assert_cmpint(chorus_rtp_parse(pkt, sizeof(pkt), &p), ==, CHORUS_PKT_OK);
+    g_assert_cmpint(chorus_rtp_ext_find(&p, 1, &e), ==, CHORUS_PKT_OK);
+    g_assert_cmpuint(e.len, ==, 1);
+    g_assert_cmpuint(e.data[0], ==, 0x42);
+    g_assert_cmpint(chorus_rtp_ext_find(&p, 0, &e), ==, CHORUS_PKT_EINVAL);
+}
+
 static void test_ext_write(void)
 {
     uint8_t pkt[sizeof(pkt_ext1)];
@@ -457,6 +472,7 @@ int main(int argc, char **argv)
     g_test_add_func("/rtp/ext/iterate", test_ext_iterate);
     g_test_add_func("/rtp/ext/two-byte", test_ext_two_byte);
     g_test_add_func("/rtp/ext/id15-stops", test_ext_id15_stops);
+    g_test_add_func("/rtp/ext/id0-is-padding", test_ext_id0_is_padding);
     g_test_add_func("/rtp/ext/write", test_ext_write);
     g_test_add_func("/rtp/ext/strip", test_ext_strip);
     g_test_add_func("/rtp/ext/malformed", test_ext_malformed);

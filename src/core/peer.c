@@ -382,23 +382,13 @@ static ChorusPeer *peer_new(chorus_handle *h, GError **error)
     return p;
 }
 
-/* A remote candidate as libnice may safely read it: parsed by our SDP code and written
- * back, a TCP candidate only with its tcptype (libnice trips over one without).
- * NULL if unusable. */
-static char *usable_candidate(const ChorusSdpCandidate *c)
-{
-    if (c->transport == CHORUS_SDP_CAND_TCP && c->tcptype == CHORUS_SDP_TCPTYPE_NONE)
-        return NULL;
-    return chorus_sdp_candidate_to_string(c);
-}
-
+/* A remote candidate goes to the ICE layer as our SDP code parsed and wrote it back
+ * (the ICE layer checks what libnice cannot take, such as TCP without tcptype). */
 static void add_candidate(ChorusPeer *p, const ChorusSdpCandidate *c)
 {
-    g_autofree char *text = usable_candidate(c);
+    g_autofree char *text = chorus_sdp_candidate_to_string(c);
     GError *error = NULL;
-    if (text == NULL) {
-        LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": TCP candidate without tcptype skipped", p->h->id);
-    } else if (!chorus_ice_add_remote_candidate(p->ice, text, &error)) {
+    if (text != NULL && !chorus_ice_add_remote_candidate(p->ice, text, &error)) {
         LOG_D(TAG, "handle %" G_GUINT64_FORMAT ": remote candidate refused: %s", p->h->id,
               error ? error->message : text);
         g_clear_error(&error);

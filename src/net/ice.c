@@ -996,7 +996,22 @@ static char *ice_normalize_candidate(const char *in)
     return g_strdup_printf("a=candidate:%.*s", (int)n, in);
 }
 
-/* Rejects what Chorus does not use: mDNS host names and RTCP (component 2) candidates. */
+/* TRUE when the attributes after the port carry "tcptype active|passive|so". */
+static gboolean ice_has_tcptype(const char *rest)
+{
+    char **a = g_strsplit(rest, " ", -1);
+    gboolean ok = FALSE;
+    for (guint i = 0; a[i] != NULL && a[i + 1] != NULL && !ok; i++)
+        ok = strcmp(a[i], "tcptype") == 0 &&
+             (strcmp(a[i + 1], "active") == 0 || strcmp(a[i + 1], "passive") == 0 ||
+              strcmp(a[i + 1], "so") == 0);
+    g_strfreev(a);
+    return ok;
+}
+
+/* Rejects what Chorus does not use (mDNS host names, RTCP (component 2) candidates)
+ * and what libnice cannot take safely: a TCP candidate without its tcptype makes
+ * libnice assert (found by fuzzing). */
 static gboolean ice_check_candidate_fields(const char *line, GError **error)
 {
     char **f = g_strsplit(line + strlen("a=candidate:"), " ", 7);
@@ -1004,6 +1019,9 @@ static gboolean ice_check_candidate_fields(const char *line, GError **error)
 
     if (g_strv_length(f) < 7) {
         g_set_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_INVALID, "malformed candidate");
+    } else if (g_ascii_strcasecmp(f[2], "tcp") == 0 && !ice_has_tcptype(f[6])) {
+        g_set_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_INVALID,
+                    "TCP candidate without a valid tcptype");
     } else if (g_str_has_suffix(f[4], ".local")) {
         g_set_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_IGNORED,
                     "mDNS candidate ignored (%s is not resolvable here)", f[4]);

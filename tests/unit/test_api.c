@@ -322,15 +322,25 @@ static void test_backlog_on_claim(void)
     chorus_conn_unref(c2);
 }
 
-/* Regression (fuzz_api): a trickled TCP candidate without a valid tcptype made
- * libnice's parser call g_ascii_strcasecmp(NULL) (a critical; fatal under GTest). It
- * must be refused quietly, and the server goes on answering. */
-static void test_trickle_bad_tcp_candidate(void)
+/* Regression (fuzz_api): a TCP candidate without a valid tcptype made libnice's parser
+ * call g_ascii_strcasecmp(NULL) (a critical; fatal under GTest). Trickled or inside the
+ * offer, it must be refused quietly, and the server goes on answering. */
+static void bad_tcp_candidate(gboolean in_offer)
 {
     g_autofree char *path =
         g_test_build_filename(G_TEST_DIST, "tests", "fuzz", "corpus", "sdp", "aiortc_av.sdp", NULL);
     g_autofree char *sdp = NULL;
     g_assert_true(g_file_get_contents(path, &sdp, NULL, NULL));
+    if (in_offer) {
+        char *at = strstr(sdp, "a=mid:0\r\n");
+        g_assert_nonnull(at);
+        at += strlen("a=mid:0\r\n");
+        char *with =
+            g_strdup_printf("%.*sa=candidate:2 1 tcp 1518280447 192.0.2.1 9 typ host\r\n%s",
+                            (int)(at - sdp), sdp, at);
+        g_free(sdp);
+        sdp = with;
+    }
     ChorusConn *c = fake_conn_new(FALSE);
     json_int_t sid = create_session(c);
     json_int_t hid = attach_echo(c, sid);
@@ -344,14 +354,16 @@ static void test_trickle_bad_tcp_candidate(void)
     json_t *ev = expect(c, "event");
     g_assert_nonnull(json_object_get(ev, "jsep")); /* the PeerConnection exists now */
     json_decref(ev);
-    api_sendf(c,
-              "{\"janus\":\"trickle\",\"transaction\":\"t\",\"session_id\":%lld,"
-              "\"handle_id\":%lld,\"candidates\":[{\"candidate\":\"candidate:2 1 tcp "
-              "1518280447 192.0.2.1 9 typ host tcptyqe active\",\"sdpMid\":\"0\"},"
-              "{\"candidate\":\"candidate:3 1 udp 1 198.51.100.1 40000 typ s?flx\","
-              "\"sdpMid\":\"0\"}]}",
-              (long long)sid, (long long)hid);
-    json_decref(expect(c, "ack"));
+    if (!in_offer) {
+        api_sendf(c,
+                  "{\"janus\":\"trickle\",\"transaction\":\"t\",\"session_id\":%lld,"
+                  "\"handle_id\":%lld,\"candidates\":[{\"candidate\":\"candidate:2 1 tcp "
+                  "1518280447 192.0.2.1 9 typ host tcptyqe active\",\"sdpMid\":\"0\"},"
+                  "{\"candidate\":\"candidate:3 1 udp 1 198.51.100.1 40000 typ s?flx\","
+                  "\"sdpMid\":\"0\"}]}",
+                  (long long)sid, (long long)hid);
+        json_decref(expect(c, "ack"));
+    }
     api_sendf(c,
               "{\"janus\":\"message\",\"transaction\":\"i\",\"session_id\":%lld,"
               "\"handle_id\":%lld,\"body\":{\"request\":\"info\"}}",
@@ -364,6 +376,16 @@ static void test_trickle_bad_tcp_candidate(void)
     json_decref(ok);
     chorus_api_destroy_all();
     chorus_conn_unref(c);
+}
+
+static void test_trickle_bad_tcp_candidate(void)
+{
+    bad_tcp_candidate(FALSE);
+}
+
+static void test_offer_bad_tcp_candidate(void)
+{
+    bad_tcp_candidate(TRUE);
 }
 
 static void test_orphan_expires(void)
@@ -485,6 +507,7 @@ int main(int argc, char **argv)
     g_test_add_func("/api/backlog-on-claim", test_backlog_on_claim);
     g_test_add_func("/api/orphan-expires", test_orphan_expires);
     g_test_add_func("/api/trickle-bad-tcp-candidate", test_trickle_bad_tcp_candidate);
+    g_test_add_func("/api/offer-bad-tcp-candidate", test_offer_bad_tcp_candidate);
     g_test_add_func("/api/secrets-and-limits", test_secrets_and_limits);
     g_test_add_func("/api/admin", test_admin);
     int rc = g_test_run();

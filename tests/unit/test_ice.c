@@ -499,6 +499,17 @@ static void test_remote_candidate_forms(void)
     g_assert_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_IGNORED);
     g_clear_error(&error);
 
+    /* TCP without tcptype (or with a bogus one): libnice would assert on it. */
+    g_assert_false(chorus_ice_add_remote_candidate(
+        f.ice, "candidate:5 1 tcp 1518280447 192.0.2.9 9 typ host", &error));
+    g_assert_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_INVALID);
+    g_assert_nonnull(strstr(error->message, "tcptype"));
+    g_clear_error(&error);
+    g_assert_false(chorus_ice_add_remote_candidate(
+        f.ice, "candidate:5 1 TCP 1518280447 192.0.2.9 9 typ host tcptype bogus", &error));
+    g_assert_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_INVALID);
+    g_clear_error(&error);
+
     g_assert_false(chorus_ice_add_remote_candidate(f.ice, "candidate:garbage", &error));
     g_assert_error(error, CHORUS_ICE_ERROR, CHORUS_ICE_ERROR_INVALID);
     g_clear_error(&error);

@@ -18,6 +18,7 @@
  * possibly reused) descriptor is never written to. */
 #include "net/ice.h"
 
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
@@ -115,17 +116,20 @@ static void ice_destroy(ChorusIce *ice, gboolean in_emission);
 /* ---- direct send path ------------------------------------------------------------- */
 
 /* CHORUS_ICE_DIRECT=0 in the environment turns the direct path off for every agent. */
+static gboolean direct_default_enabled = TRUE;
+
+static void ice_direct_default_init(void)
+{
+    const char *v = g_getenv("CHORUS_ICE_DIRECT");
+    direct_default_enabled = !(v && strcmp(v, "0") == 0);
+}
+
+/* pthread_once rather than g_once: ThreadSanitizer sees its ordering. */
 static gboolean ice_direct_default(void)
 {
-    static gsize once = 0;
-    static gboolean enabled = TRUE;
-
-    if (g_once_init_enter(&once)) {
-        const char *v = g_getenv("CHORUS_ICE_DIRECT");
-        enabled = !(v && strcmp(v, "0") == 0);
-        g_once_init_leave(&once, 1);
-    }
-    return enabled;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ice_direct_default_init);
+    return direct_default_enabled;
 }
 
 /* Forgets the cached socket: sends go through libnice until the next refresh. */
@@ -176,22 +180,25 @@ static gboolean ice_socket_is_base(GSocket *sock, const NiceCandidate *l)
  * once the pair is chosen its socket sources are marked can-recurse, which skips the
  * block and unblock. GLib hands out a context's source ids in order, so the ids above
  * the mark taken when the agent was created cover every source the agent attached. */
+static const GSourceFuncs *socket_source_funcs;
+
+static void ice_socket_source_funcs_init(void)
+{
+    GSocket *sock =
+        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+    if (sock != NULL) {
+        GSource *src = g_socket_create_source(sock, G_IO_IN, NULL);
+        socket_source_funcs = src->source_funcs;
+        g_source_unref(src);
+        g_object_unref(sock);
+    }
+}
+
 static const GSourceFuncs *ice_socket_source_funcs(void)
 {
-    static gsize once;
-    static const GSourceFuncs *funcs;
-    if (g_once_init_enter(&once)) {
-        GSocket *sock =
-            g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-        if (sock != NULL) {
-            GSource *src = g_socket_create_source(sock, G_IO_IN, NULL);
-            funcs = src->source_funcs;
-            g_source_unref(src);
-            g_object_unref(sock);
-        }
-        g_once_init_leave(&once, 1);
-    }
-    return funcs;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, ice_socket_source_funcs_init);
+    return socket_source_funcs;
 }
 
 static guint ice_source_mark(GMainContext *ctx)

@@ -5,6 +5,7 @@
  * and so does GCM when CHORUS_SRTP_BACKEND=libsrtp2 (for comparison). The code here
  * neither allocates per packet (libsrtp clones its template once per new SSRC; NSS
  * inside libsrtp2 does allocate) nor logs. */
+#include <pthread.h>
 #include <limits.h>
 #include <string.h>
 
@@ -35,17 +36,20 @@ struct ChorusSrtp {
     ChorusSrtpProfile profile;
 };
 
+static srtp_err_status_t srtp_init_status;
+
+static void srtp_init_once(void)
+{
+    srtp_init_status = srtp_init();
+}
+
 gboolean chorus_srtp_global_init(GError **error)
 {
-    static gsize once;
-    static srtp_err_status_t status;
-    if (g_once_init_enter(&once)) {
-        status = srtp_init();
-        g_once_init_leave(&once, 1);
-    }
-    if (status != srtp_err_status_ok) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT; /* visible to TSan, unlike g_once */
+    pthread_once(&once, srtp_init_once);
+    if (srtp_init_status != srtp_err_status_ok) {
         g_set_error(error, CHORUS_SRTP_ERROR, CHORUS_SRTP_ERROR_INIT, "srtp_init failed: %d",
-                    (int)status);
+                    (int)srtp_init_status);
         return FALSE;
     }
     return TRUE;

@@ -116,9 +116,7 @@ function portOpen(port) {
 export function chorusBinary() {
   if (process.env.CHORUS_BIN) return path.resolve(process.env.CHORUS_BIN);
   const build = path.resolve(process.env.CHORUS_BUILD || ROOT);
-  for (const c of [path.join(build, 'chorus'), path.join(build, 'src', 'chorus')]) {
-    try { fs.accessSync(c, fs.constants.X_OK); return c; } catch (e) { /* next */ }
-  }
+  // The server is BUILD/chorus (src/chorus/ is the plugin ABI's header folder).
   return path.join(build, 'chorus');
 }
 
@@ -208,7 +206,9 @@ export async function startServer({ name, settings = {}, htmlDir = HTML } = {}) 
     args = janusConfig(tmp, wsPort, adminPort);
   } else {
     cmd = chorusBinary();
-    if (!fs.existsSync(cmd)) throw new Error(`chorus binary not found: ${cmd} (build it, or set CHORUS_BIN)`);
+    let isFile = false;
+    try { isFile = fs.statSync(cmd).isFile(); } catch (e) { /* missing */ }
+    if (!isFile) throw new Error(`chorus binary not found: ${cmd} (build it, or set CHORUS_BIN)`);
     args = ['--ws-port', String(wsPort), '--admin-port', String(adminPort), '--http-port', String(httpPort),
             '--set', `transport.html_folder=${htmlDir}`];
     for (const [k, v] of Object.entries(settings)) args.push('--set', `${k}=${v}`);

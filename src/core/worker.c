@@ -12,9 +12,19 @@ struct ChorusWorker {
     GMainLoop *loop;
     gint load;              /* handles assigned (atomic) */
     GPtrArray *tick_groups; /* TickGroup*, one per interval in use; worker thread only */
+    /* Jobs from any thread (chorus_worker_invoke): a queue under a POSIX lock, run by one
+     * GSource, so ThreadSanitizer sees the hand-off (GLib's own locks are invisible to
+     * it) and a job costs no GSource of its own. */
+    ChorusMutex jobs_lock;
+    GQueue jobs;          /* WorkerJob*, under jobs_lock */
+    gboolean jobs_closed; /* under jobs_lock: the worker stopped, jobs are destroyed */
+    gint jobs_pending;    /* atomic: 1 while the source must look at the queue */
+    GSource *jobs_source;
 };
 
 static void tick_groups_free(ChorusWorker *w);
+static void jobs_start(ChorusWorker *w);
+static void jobs_stop(ChorusWorker *w);
 
 static ChorusWorker *workers;
 static guint worker_count;
@@ -42,6 +52,7 @@ void chorus_workers_start(guint n)
         w->context = g_main_context_new();
         w->loop = g_main_loop_new(w->context, FALSE);
         w->tick_groups = g_ptr_array_new();
+        jobs_start(w);
         char name[16];
         g_snprintf(name, sizeof(name), "chorus-w%u", i);
         w->thread = g_thread_new(name, worker_main, w);
@@ -64,6 +75,7 @@ void chorus_workers_stop(void)
     for (guint i = 0; i < worker_count; i++) {
         ChorusWorker *w = &workers[i];
         g_thread_join(w->thread);
+        jobs_stop(w);
         tick_groups_free(w);
         /* Drop whatever is still attached: destroy notifies run here. */
         while (g_main_context_pending(w->context))
@@ -136,13 +148,127 @@ guint chorus_worker_load(const ChorusWorker *w)
     return (guint)g_atomic_int_get(&w->load);
 }
 
+/* ---- jobs ---- */
+
+typedef struct {
+    GSourceFunc fn;
+    gpointer data;
+    GDestroyNotify destroy;
+} WorkerJob;
+
+typedef struct {
+    GSource base;
+    ChorusWorker *w;
+} JobsSource;
+
+static gboolean jobs_prepare(GSource *src, gint *timeout)
+{
+    *timeout = -1;
+    return g_atomic_int_get(&((JobsSource *)src)->w->jobs_pending) != 0;
+}
+
+static gboolean jobs_check(GSource *src)
+{
+    return g_atomic_int_get(&((JobsSource *)src)->w->jobs_pending) != 0;
+}
+
+static WorkerJob *jobs_pop(ChorusWorker *w)
+{
+    chorus_mutex_lock(&w->jobs_lock);
+    WorkerJob *job = g_queue_pop_head(&w->jobs);
+    chorus_mutex_unlock(&w->jobs_lock);
+    return job;
+}
+
+static void jobs_push(ChorusWorker *w, WorkerJob *job)
+{
+    chorus_mutex_lock(&w->jobs_lock);
+    gboolean closed = w->jobs_closed;
+    if (!closed)
+        g_queue_push_tail(&w->jobs, job);
+    chorus_mutex_unlock(&w->jobs_lock);
+    if (closed) {
+        if (job->destroy)
+            job->destroy(job->data);
+        g_free(job);
+    } else if (g_atomic_int_compare_and_exchange(&w->jobs_pending, 0, 1)) {
+        g_main_context_wakeup(w->context);
+    }
+}
+
+/* Runs the jobs queued when it starts (later ones on the next iteration, so sockets
+ * and timers get their turn); a job returning TRUE is queued again, as an idle would. */
+static gboolean jobs_dispatch(GSource *src, GSourceFunc cb, gpointer unused)
+{
+    ChorusWorker *w = ((JobsSource *)src)->w;
+    g_atomic_int_set(&w->jobs_pending, 0); /* before popping: a push after sets it again */
+    chorus_mutex_lock(&w->jobs_lock);
+    guint n = w->jobs.length;
+    chorus_mutex_unlock(&w->jobs_lock);
+    for (guint i = 0; i < n; i++) {
+        WorkerJob *job = jobs_pop(w);
+        if (job == NULL)
+            break;
+        if (job->fn(job->data)) {
+            jobs_push(w, job);
+            continue;
+        }
+        if (job->destroy)
+            job->destroy(job->data);
+        g_free(job);
+    }
+    chorus_mutex_lock(&w->jobs_lock);
+    if (w->jobs.length > 0)
+        g_atomic_int_set(&w->jobs_pending, 1);
+    chorus_mutex_unlock(&w->jobs_lock);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs jobs_source_funcs = {
+    .prepare = jobs_prepare,
+    .check = jobs_check,
+    .dispatch = jobs_dispatch,
+};
+
+static void jobs_start(ChorusWorker *w)
+{
+    chorus_mutex_init(&w->jobs_lock);
+    g_queue_init(&w->jobs);
+    w->jobs_source = g_source_new(&jobs_source_funcs, sizeof(JobsSource));
+    ((JobsSource *)w->jobs_source)->w = w;
+    g_source_set_priority(w->jobs_source, G_PRIORITY_DEFAULT);
+    g_source_set_name(w->jobs_source, "chorus-jobs");
+    g_source_attach(w->jobs_source, w->context);
+}
+
+/* After the worker's thread ended: queued jobs are destroyed without running, and jobs
+ * queued from now on too. */
+static void jobs_stop(ChorusWorker *w)
+{
+    chorus_mutex_lock(&w->jobs_lock);
+    w->jobs_closed = TRUE;
+    GQueue left = w->jobs;
+    g_queue_init(&w->jobs);
+    chorus_mutex_unlock(&w->jobs_lock);
+    WorkerJob *job;
+    while ((job = g_queue_pop_head(&left)) != NULL) {
+        if (job->destroy)
+            job->destroy(job->data);
+        g_free(job);
+    }
+    g_source_destroy(w->jobs_source);
+    g_source_unref(w->jobs_source);
+    w->jobs_source = NULL;
+}
+
 void chorus_worker_invoke(ChorusWorker *w, GSourceFunc fn, gpointer data, GDestroyNotify destroy)
 {
-    GSource *src = g_idle_source_new();
-    g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_set_callback(src, fn, data, destroy);
-    g_source_attach(src, w->context);
-    g_source_unref(src);
+    g_return_if_fail(w != NULL && fn != NULL);
+    WorkerJob *job = g_new(WorkerJob, 1);
+    job->fn = fn;
+    job->data = data;
+    job->destroy = destroy;
+    jobs_push(w, job);
 }
 
 typedef struct {

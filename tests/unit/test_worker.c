@@ -162,6 +162,119 @@ static void test_ticks_freed_at_stop(void)
     chorus_workers_start(1);
 }
 
+/* ---- jobs ---- */
+
+#define JOB_THREADS 4
+#define JOBS_EACH   500
+
+typedef struct {
+    gint ran[JOB_THREADS];      /* per producer: jobs run, in order */
+    gint last_seq[JOB_THREADS]; /* per producer: sequence of its last job run */
+    gint out_of_order;
+    gint destroyed;
+    gint wrong_thread;
+    gint repeats; /* runs of the job that asks to run again */
+} JobLog;
+
+static JobLog jl;
+
+typedef struct {
+    int producer, seq;
+} JobData;
+
+static gboolean job_fn(gpointer data)
+{
+    JobData *d = data;
+    if (!chorus_worker_is_current(chorus_worker_get(0)))
+        g_atomic_int_inc(&jl.wrong_thread);
+    if (d->seq != jl.last_seq[d->producer] + 1)
+        jl.out_of_order++;
+    jl.last_seq[d->producer] = d->seq;
+    jl.ran[d->producer]++;
+    return G_SOURCE_REMOVE;
+}
+
+static void job_destroy(gpointer data)
+{
+    g_atomic_int_inc(&jl.destroyed);
+    g_free(data);
+}
+
+static gpointer producer(gpointer data)
+{
+    int id = GPOINTER_TO_INT(data);
+    for (int i = 1; i <= JOBS_EACH; i++) {
+        JobData *d = g_new(JobData, 1);
+        d->producer = id;
+        d->seq = i;
+        chorus_worker_invoke(chorus_worker_get(0), job_fn, d, job_destroy);
+    }
+    return NULL;
+}
+
+static gboolean noop_job(gpointer data)
+{
+    return G_SOURCE_REMOVE;
+}
+
+/* Jobs from several threads run on the worker, each thread's in the order queued, every
+ * destroy notify once. */
+static void test_jobs_from_threads(void)
+{
+    memset(&jl, 0, sizeof jl);
+    GThread *t[JOB_THREADS];
+    for (int i = 0; i < JOB_THREADS; i++)
+        t[i] = g_thread_new("producer", producer, GINT_TO_POINTER(i));
+    for (int i = 0; i < JOB_THREADS; i++)
+        g_thread_join(t[i]);
+    chorus_worker_invoke_sync(chorus_worker_get(0), noop_job, NULL); /* after all of them */
+    for (int i = 0; i < JOB_THREADS; i++)
+        g_assert_cmpint(jl.ran[i], ==, JOBS_EACH);
+    g_assert_cmpint(jl.out_of_order, ==, 0);
+    g_assert_cmpint(g_atomic_int_get(&jl.destroyed), ==, JOB_THREADS * JOBS_EACH);
+    g_assert_cmpint(g_atomic_int_get(&jl.wrong_thread), ==, 0);
+}
+
+static gboolean repeat_job(gpointer data)
+{
+    return ++jl.repeats < 3 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void count_destroy(gpointer data)
+{
+    g_atomic_int_inc(&jl.destroyed);
+}
+
+/* A job returning TRUE runs again (as an idle source would), then its destroy runs. */
+static void test_jobs_repeat(void)
+{
+    memset(&jl, 0, sizeof jl);
+    chorus_worker_invoke(chorus_worker_get(0), repeat_job, NULL, count_destroy);
+    for (int i = 0; i < 200 && g_atomic_int_get(&jl.destroyed) == 0; i++)
+        chorus_worker_invoke_sync(chorus_worker_get(0), noop_job, NULL);
+    g_assert_cmpint(jl.repeats, ==, 3);
+    g_assert_cmpint(g_atomic_int_get(&jl.destroyed), ==, 1);
+}
+
+static gboolean block_worker(gpointer data)
+{
+    g_usleep(20 * 1000); /* the jobs below queue up behind it */
+    return G_SOURCE_REMOVE;
+}
+
+/* Stopping with jobs queued (the quit job behind them): each one's destroy runs exactly
+ * once, whether the worker ran it or dropped it. */
+static void test_jobs_destroyed_at_stop(void)
+{
+    memset(&jl, 0, sizeof jl);
+    chorus_worker_invoke(chorus_worker_get(0), block_worker, NULL, NULL);
+    for (int i = 0; i < 10; i++)
+        chorus_worker_invoke(chorus_worker_get(0), noop_job, NULL, count_destroy);
+    chorus_workers_stop();
+    g_assert_cmpint(g_atomic_int_get(&jl.destroyed), ==, 10);
+    chorus_workers_start(1);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -170,6 +283,9 @@ int main(int argc, char **argv)
     g_test_add_func("/worker/ticks-remove-inside-run", test_ticks_remove_inside_run);
     g_test_add_func("/worker/ticks-remove-outside-run", test_ticks_remove_outside_run);
     g_test_add_func("/worker/ticks-freed-at-stop", test_ticks_freed_at_stop);
+    g_test_add_func("/worker/jobs-from-threads", test_jobs_from_threads);
+    g_test_add_func("/worker/jobs-repeat", test_jobs_repeat);
+    g_test_add_func("/worker/jobs-destroyed-at-stop", test_jobs_destroyed_at_stop);
     int rc = g_test_run();
     chorus_workers_stop();
     return rc;

@@ -61,7 +61,11 @@ typedef struct {
 static gboolean shard_call_trampoline(gpointer data)
 {
     ShardCall *c = data;
-    c->fn(c->sh);
+    chorus_mutex_lock(&c->lock); /* pairs with the caller's unlock: TSan sees the fields */
+    void (*fn)(LgShard * sh) = c->fn;
+    LgShard *sh = c->sh;
+    chorus_mutex_unlock(&c->lock);
+    fn(sh);
     chorus_mutex_lock(&c->lock);
     c->done = TRUE;
     chorus_cond_signal(&c->cond);
@@ -74,8 +78,8 @@ void lg_shard_call(LgShard *sh, void (*fn)(LgShard *sh))
     ShardCall c = {.sh = sh, .fn = fn};
     chorus_mutex_init(&c.lock);
     chorus_cond_init(&c.cond);
+    chorus_mutex_lock(&c.lock); /* held until the wait: the shard reads c after it */
     g_main_context_invoke(sh->ctx, shard_call_trampoline, &c);
-    chorus_mutex_lock(&c.lock);
     while (!c.done)
         chorus_cond_wait(&c.cond, &c.lock);
     chorus_mutex_unlock(&c.lock);

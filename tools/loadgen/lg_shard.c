@@ -47,44 +47,42 @@ void lg_shard_init(LgShard *sh, LgRun *run, guint index)
     guint n_seconds = (guint)(run->opt.duration + run->opt.drain) + 2;
     lg_stats_init(&sh->stats, n_seconds);
     g_autofree char *name = g_strdup_printf("lg-shard-%u", index);
+    chorus_mutex_init(&sh->call_lock);
+    chorus_cond_init(&sh->call_cond);
     sh->thread = g_thread_new(name, shard_thread, sh);
 }
 
-typedef struct {
-    LgShard *sh;
+typedef struct ShardCall {
     void (*fn)(LgShard *sh);
-    ChorusMutex lock; /* POSIX locks, so ThreadSanitizer sees the hand-off */
-    ChorusCond cond;
     gboolean done;
 } ShardCall;
 
 static gboolean shard_call_trampoline(gpointer data)
 {
-    ShardCall *c = data;
-    chorus_mutex_lock(&c->lock); /* pairs with the caller's unlock: TSan sees the fields */
-    void (*fn)(LgShard * sh) = c->fn;
-    LgShard *sh = c->sh;
-    chorus_mutex_unlock(&c->lock);
+    LgShard *sh = data;
+    chorus_mutex_lock(&sh->call_lock);
+    void (*fn)(LgShard * sh) = sh->call->fn;
+    chorus_mutex_unlock(&sh->call_lock);
     fn(sh);
-    chorus_mutex_lock(&c->lock);
-    c->done = TRUE;
-    chorus_cond_signal(&c->cond);
-    chorus_mutex_unlock(&c->lock);
+    chorus_mutex_lock(&sh->call_lock);
+    sh->call->done = TRUE;
+    chorus_cond_signal(&sh->call_cond);
+    chorus_mutex_unlock(&sh->call_lock);
     return G_SOURCE_REMOVE;
 }
 
+/* Runs fn on the shard's thread and waits for it. From the controller thread only (one
+ * call at a time per shard); never from the shard's own thread. */
 void lg_shard_call(LgShard *sh, void (*fn)(LgShard *sh))
 {
-    ShardCall c = {.sh = sh, .fn = fn};
-    chorus_mutex_init(&c.lock);
-    chorus_cond_init(&c.cond);
-    chorus_mutex_lock(&c.lock); /* held until the wait: the shard reads c after it */
-    g_main_context_invoke(sh->ctx, shard_call_trampoline, &c);
+    ShardCall c = {.fn = fn, .done = FALSE};
+    chorus_mutex_lock(&sh->call_lock); /* held until the wait: the shard reads c after it */
+    sh->call = &c;
+    g_main_context_invoke(sh->ctx, shard_call_trampoline, sh);
     while (!c.done)
-        chorus_cond_wait(&c.cond, &c.lock);
-    chorus_mutex_unlock(&c.lock);
-    chorus_mutex_clear(&c.lock);
-    chorus_cond_clear(&c.cond);
+        chorus_cond_wait(&sh->call_cond, &sh->call_lock);
+    sh->call = NULL;
+    chorus_mutex_unlock(&sh->call_lock);
 }
 
 static void shard_quit(LgShard *sh)
@@ -98,6 +96,8 @@ void lg_shard_join(LgShard *sh)
     g_thread_join(sh->thread);
     g_main_loop_unref(sh->loop);
     g_main_context_unref(sh->ctx);
+    chorus_mutex_clear(&sh->call_lock);
+    chorus_cond_clear(&sh->call_cond);
     lg_stats_clear(&sh->stats);
     g_free(sh->parts);
     g_free(sh->senders);

@@ -12,6 +12,11 @@ struct LgShard {
     LgRun *run;
     guint index;
     GThread *thread;
+    /* lg_shard_call: a POSIX lock and condition made before the thread starts, so
+     * ThreadSanitizer sees every hand-off (GLib's own locks are invisible to it). */
+    ChorusMutex call_lock;
+    ChorusCond call_cond;
+    struct ShardCall *call; /* under call_lock: the call being made, NULL when none */
     GMainContext *ctx;
     GMainLoop *loop;
     LgPcEnv env;

@@ -1,4 +1,4 @@
-// html/voice.html (on the voice helper of html/js/chorus.js) in headless Chromium against
+// html/voice.html (on the voice helper of html/js/chorus-voice.js) in headless Chromium against
 // chorus.plugin.voice. Three participants, each in its own Chromium whose fake microphone
 // plays its own tone (300, 500, 700 Hz WAVs written at test time), join a channel from the
 // page's DOM and:
@@ -194,8 +194,11 @@ test('voice.html: speaking indicators, mute, server mute and switching channel s
   assert.equal((await tileOf(carol, 'Bob')).speaking, true, 'Bob still speaking');
   await alice.page.evaluate(() => window.voiceTest.setMicEnabled(true));
   for (const p of [bob, carol]) {
-    const t = await waitFor(async () => { const x = await tileOf(p, 'Alice'); return x?.speaking ? x : null; },
-                            `Alice lit again in ${p.name}'s page`, WAIT);
+    // The ring fades in (a CSS transition): wait for its colour, not just the flag.
+    const t = await waitFor(async () => {
+      const x = await tileOf(p, 'Alice');
+      return x?.speaking && x.ring !== 'rgba(0, 0, 0, 0)' ? x : null;
+    }, `Alice lit again, with a coloured ring, in ${p.name}'s page`, WAIT);
     assert.notEqual(t.ring, 'rgba(0, 0, 0, 0)', 'a speaking tile has a coloured ring');
   }
   const sidebarSpeaking = await bob.page.evaluate((id) =>

@@ -123,12 +123,21 @@ static char *profiles_to_openssl(const ChorusSrtpProfile *profiles)
 
 /* ---- lifetime and state ------------------------------------------------------------ */
 
-static void dtls_destroy(ChorusDtls *d)
+/* The handshake is over (connected or failed): its timer goes for good, so the worker's
+ * loop has one source less to walk per PeerConnection on every wake-up. Safe from the
+ * timer's own callback (GLib holds the source while it dispatches). */
+static void dtls_drop_timer(ChorusDtls *d)
 {
     if (d->timer) {
         g_source_destroy(d->timer);
         g_source_unref(d->timer);
+        d->timer = NULL;
     }
+}
+
+static void dtls_destroy(ChorusDtls *d)
+{
+    dtls_drop_timer(d);
     SSL_free(d->ssl);
     chorus_dtls_cert_unref(d->cert);
     g_free(d->remote_fp);
@@ -147,19 +156,13 @@ static void dtls_leave(ChorusDtls *d)
         dtls_destroy(d);
 }
 
-static void dtls_disarm(ChorusDtls *d)
-{
-    if (d->timer)
-        g_source_set_ready_time(d->timer, -1);
-}
-
 /* FAILED or CLOSED, once; tells the user unless freed. */
 static void dtls_finish(ChorusDtls *d, ChorusDtlsState state, const char *reason)
 {
     if (d->state == CHORUS_DTLS_FAILED || d->state == CHORUS_DTLS_CLOSED)
         return;
     d->state = state;
-    dtls_disarm(d);
+    dtls_drop_timer(d);
     LOG_I(TAG, "%s: %s", state == CHORUS_DTLS_FAILED ? "failed" : "closed", reason);
     if (!d->dead && d->cb.on_state)
         d->cb.on_state(d->user, state, reason);
@@ -327,7 +330,7 @@ static void dtls_read_app(ChorusDtls *d);
 
 static void dtls_handshake_done(ChorusDtls *d)
 {
-    dtls_disarm(d);
+    dtls_drop_timer(d);
     char actual[CHORUS_DTLS_FINGERPRINT_MAX];
     X509 *peer = SSL_get0_peer_certificate(d->ssl);
     if (!chorus_dtls_fingerprint_check(peer, d->remote_fp, actual, sizeof(actual))) {
@@ -560,7 +563,7 @@ void chorus_dtls_free(ChorusDtls *dtls)
     if (!dtls || dtls->dead)
         return;
     dtls->dead = TRUE;
-    dtls_disarm(dtls);
+    dtls_drop_timer(dtls);
     if (dtls->state == CHORUS_DTLS_CONNECTED) {
         ERR_clear_error();
         (void)SSL_shutdown(dtls->ssl); /* close_notify */

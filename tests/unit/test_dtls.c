@@ -237,6 +237,22 @@ static gboolean data_arrived(Net *net)
     return net->a.messages >= 3 && net->b.messages >= 3;
 }
 
+/* Sources named name attached to ctx (GLib hands out a context's ids in order: every id
+ * below a fresh one is looked at). */
+static guint count_named_sources(GMainContext *ctx, const char *name)
+{
+    GSource *mark = g_idle_source_new();
+    guint top = g_source_attach(mark, ctx), n = 0;
+    g_source_destroy(mark);
+    g_source_unref(mark);
+    for (guint id = 1; id < top; id++) {
+        GSource *src = g_main_context_find_source_by_id(ctx, id);
+        if (src != NULL && g_strcmp0(g_source_get_name(src), name) == 0)
+            n++;
+    }
+    return n;
+}
+
 static void test_handshake_and_data(void)
 {
     Net net;
@@ -244,7 +260,11 @@ static void test_handshake_and_data(void)
     side_new(&net.a, cert_a, CHORUS_DTLS_ROLE_CLIENT, chorus_dtls_cert_fingerprint(cert_b), NULL);
     side_new(&net.b, cert_b, CHORUS_DTLS_ROLE_SERVER, chorus_dtls_cert_fingerprint(cert_a), NULL);
     g_assert_cmpint(chorus_dtls_send(net.a.dtls, (const uint8_t *)"x", 1), ==, -1); /* not yet */
+    g_assert_cmpuint(count_named_sources(net.ctx, "chorus-dtls-timer"), ==, 2);
     handshake(&net);
+    /* Connected: the handshake timers are gone (one source less per PeerConnection for
+     * the worker's loop to walk). */
+    g_assert_cmpuint(count_named_sources(net.ctx, "chorus-dtls-timer"), ==, 0);
     g_assert_cmpint(chorus_dtls_state(net.a.dtls), ==, CHORUS_DTLS_CONNECTED);
     g_assert_cmpint(chorus_dtls_state(net.b.dtls), ==, CHORUS_DTLS_CONNECTED);
     g_assert_cmpint(net.a.connected, ==, 1);

@@ -110,14 +110,19 @@ static json_t *err(Request *r, int code, const char *fmt, ...)
     return chorus_proto_error(r->transaction, r->session_id, code, "%s", reason);
 }
 
-static void destroy_session(ChorusSession *s)
+/* Detaches the handles chorus_session_destroy handed over (NULL: nothing to do). */
+static void detach_handles(GPtrArray *handles)
 {
-    GPtrArray *handles = chorus_session_destroy(s);
     if (handles == NULL)
         return;
     for (guint i = 0; i < handles->len; i++)
         chorus_handle_detach(g_ptr_array_index(handles, i), NULL, NULL);
     g_ptr_array_free(handles, TRUE);
+}
+
+static void destroy_session(ChorusSession *s)
+{
+    detach_handles(chorus_session_destroy(s));
 }
 
 /* ---- root requests ---- */
@@ -483,10 +488,15 @@ void chorus_api_watchdog(void)
             destroy_session(s);
         } else if (config->session_timeout > 0 &&
                    chorus_session_idle_seconds(s) >= config->session_timeout) {
+            /* Out of the registry before the client hears of it: a request it sends
+             * on the "timeout" event must find no session (458). */
+            GPtrArray *handles = chorus_session_destroy(s);
+            if (handles == NULL)
+                continue; /* destroyed meanwhile by a request */
             LOG_I(TAG, "session %" G_GUINT64_FORMAT " timed out", id);
             chorus_session_send(s, chorus_proto_msg("timeout", NULL, id));
             chorus_session_set_conn(s, NULL); /* the client knows: nothing more to say */
-            destroy_session(s);
+            detach_handles(handles);
         }
     }
     g_ptr_array_free(sessions, TRUE);

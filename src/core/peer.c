@@ -855,7 +855,7 @@ json_t *chorus_peer_info(chorus_handle *h)
     json_t *media = json_array();
     for (guint i = 0; i < p->n_media; i++)
         json_array_append_new(media, media_info(&p->media[i]));
-    return json_pack(
+    json_t *info = json_pack(
         "{s:s?,s:i,s:s,s:s,s:b,s:b,s:s,s:I,s:o}", "ice_pair", pair, "ice_state",
         chorus_ice_state(p->ice), "dtls_state",
         p->dtls ? (chorus_dtls_state(p->dtls) == CHORUS_DTLS_CONNECTED ? "connected" : "other")
@@ -864,4 +864,13 @@ json_t *chorus_peer_info(chorus_handle *h)
         "webrtcup", p->webrtcup, "trickle", p->trickle, "remote_fingerprint",
         p->remote_fingerprint ? p->remote_fingerprint : "", "srtp_errors",
         (json_int_t)p->srtp_errors, "media", media);
+    /* How packets leave: "direct" (sendto on the selected pair's socket) or "libnice"
+     * (relayed or TCP pairs, or while ICE is not connected), with both counts. */
+    json_object_set_new(info, "ice_send",
+                        json_string(chorus_ice_direct_active(p->ice) ? "direct" : "libnice"));
+    json_object_set_new(info, "ice_direct_sends",
+                        json_integer((json_int_t)chorus_ice_direct_sends(p->ice)));
+    json_object_set_new(info, "ice_libnice_sends",
+                        json_integer((json_int_t)chorus_ice_fallback_sends(p->ice)));
+    return info;
 }

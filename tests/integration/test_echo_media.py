@@ -394,6 +394,11 @@ def test_admin_handle_info_shows_srtp_profile_and_counters(start_server):
         assert summary["ice_pair"], detail
         assert isinstance(summary["audio_rx"], int) and summary["audio_rx"] > 0, detail
         assert isinstance(summary["audio_tx"], int) and summary["audio_tx"] > 0, detail
+        if srv.kind == "chorus":
+            # A UDP host pair: packets leave by sendto on its socket, not through libnice.
+            w = info["webrtc"]
+            assert w["ice_send"] == "direct", detail
+            assert w["ice_direct_sends"] >= summary["audio_tx"] > 0, detail
         # Counters move while media flows.
         await asyncio.sleep(1.0)
         later = webrtc_summary(srv, await call.handle_info())

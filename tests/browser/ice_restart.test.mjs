@@ -378,6 +378,16 @@ test('ICE restart: new offers with new credentials on the same handle, media kee
         const ok = a && a.rx_packets >= a1.rx_packets + 50 && a.tx_packets >= a1.tx_packets + 50 && w.srtp_errors === 0;
         return ok ? a : { ok: false, a, srtp_errors: w?.srtp_errors };
       }, 'server-side audio counters growing after the restarts', 15000);
+      // After the restarts the new pair sends directly again (not through libnice), and
+      // the direct count keeps growing.
+      const d1 = await waitFor(async () => {
+        const w = (await handleInfo()).info.webrtc;
+        return w && w.ice_send === 'direct' ? w : null;
+      }, 'direct send again on the new pair', 15000);
+      await waitFor(async () => {
+        const w = (await handleInfo()).info.webrtc;
+        return w && w.ice_direct_sends >= d1.ice_direct_sends + 50 ? w : null;
+      }, 'direct sends growing after the restarts', 15000);
       const handles = await within(adminRequest(page, srv.adminUrl, { janus: 'list_handles', session_id: ids.session_id }),
                                    15000, 'list_handles');
       assert.deepEqual(handles.handles, [ids.handle_id], JSON.stringify(handles));

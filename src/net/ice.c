@@ -18,6 +18,8 @@
  * possibly reused) descriptor is never written to. */
 #include "net/ice.h"
 
+#include "net/gsource.h"
+
 #include <pthread.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -169,58 +171,22 @@ static gboolean ice_socket_is_base(GSocket *sock, const NiceCandidate *l)
     return ok;
 }
 
-/* Re-reads the selected pair: caches libnice's socket and the remote address when the
- * pair is plain UDP from a host, server- or peer-reflexive candidate whose base is that
- * socket (a relayed or TCP pair needs libnice's framing); leaves the cache empty
- * otherwise. The getters used here emit no signal, so no callback runs meanwhile. */
 /* GLib blocks a source while it dispatches and unblocks it afterwards, and unblocking a
  * source that polls file descriptors signals the context's wakeup fd: every dispatch of
  * a socket source costs the worker one more loop iteration (a poll over every fd and a
  * walk over every source). libnice's socket callbacks never iterate the context again, so
- * once the pair is chosen its socket sources are marked can-recurse, which skips the
- * block and unblock. GLib hands out a context's source ids in order, so the ids above
- * the mark taken when the agent was created cover every source the agent attached. */
-static const GSourceFuncs *socket_source_funcs;
-
-static void ice_socket_source_funcs_init(void)
+ * once the pair is chosen the agent's socket sources (the ids above the mark taken when
+ * it was created) are marked can-recurse, which skips the block and unblock. */
+static void ice_socket_recursable(GSource *src, gpointer user)
 {
-    GSocket *sock =
-        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-    if (sock != NULL) {
-        GSource *src = g_socket_create_source(sock, G_IO_IN, NULL);
-        socket_source_funcs = src->source_funcs;
-        g_source_unref(src);
-        g_object_unref(sock);
-    }
+    if (chorus_gsource_is_socket(src) && !g_source_get_can_recurse(src))
+        g_source_set_can_recurse(src, TRUE);
 }
 
-static const GSourceFuncs *ice_socket_source_funcs(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, ice_socket_source_funcs_init);
-    return socket_source_funcs;
-}
-
-static guint ice_source_mark(GMainContext *ctx)
-{
-    GSource *src = g_idle_source_new();
-    guint id = g_source_attach(src, ctx);
-    g_source_destroy(src);
-    g_source_unref(src);
-    return id;
-}
-
-static void ice_sockets_recursable(ChorusIce *ice)
-{
-    const GSourceFuncs *funcs = ice_socket_source_funcs();
-    guint now = ice_source_mark(ice->ctx);
-    for (guint id = ice->source_mark + 1; funcs != NULL && id < now; id++) {
-        GSource *src = g_main_context_find_source_by_id(ice->ctx, id);
-        if (src != NULL && src->source_funcs == funcs && !g_source_get_can_recurse(src))
-            g_source_set_can_recurse(src, TRUE);
-    }
-}
-
+/* Re-reads the selected pair: caches libnice's socket and the remote address when the
+ * pair is plain UDP from a host, server- or peer-reflexive candidate whose base is that
+ * socket (a relayed or TCP pair needs libnice's framing); leaves the cache empty
+ * otherwise. The getters used here emit no signal, so no callback runs meanwhile. */
 static void ice_direct_refresh(ChorusIce *ice)
 {
     NiceCandidate *l = NULL, *r = NULL;
@@ -252,7 +218,7 @@ static void ice_direct_refresh(ChorusIce *ice)
     ice->direct_addr_len =
         family == AF_INET6 ? sizeof ice->direct_addr.in6 : sizeof ice->direct_addr.in4;
     ice->direct_sock = sock; /* transfer full: released by ice_direct_clear */
-    ice_sockets_recursable(ice);
+    chorus_gsource_foreach(ice->ctx, ice->source_mark, ice_socket_recursable, NULL);
     ice->direct_fd = fd;
 }
 
@@ -569,7 +535,7 @@ static gboolean ice_setup_agent(ChorusIce *ice)
 {
     NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 
-    ice->source_mark = ice_source_mark(ice->ctx);
+    ice->source_mark = chorus_gsource_mark(ice->ctx);
     ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245, opts);
     if (!ice->agent)
         return FALSE;

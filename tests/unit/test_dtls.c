@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "net/dtls.h"
+#include "net/gsource.h"
 #include "net/srtp.h"
 
 #define RUN_TIMEOUT_MS 10000
@@ -237,20 +238,23 @@ static gboolean data_arrived(Net *net)
     return net->a.messages >= 3 && net->b.messages >= 3;
 }
 
-/* Sources named name attached to ctx (GLib hands out a context's ids in order: every id
- * below a fresh one is looked at). */
+typedef struct {
+    const char *name;
+    guint n;
+} NamedCount;
+
+static void count_named(GSource *src, gpointer user)
+{
+    NamedCount *c = user;
+    c->n += g_strcmp0(g_source_get_name(src), c->name) == 0;
+}
+
+/* Sources named name attached to ctx. */
 static guint count_named_sources(GMainContext *ctx, const char *name)
 {
-    GSource *mark = g_idle_source_new();
-    guint top = g_source_attach(mark, ctx), n = 0;
-    g_source_destroy(mark);
-    g_source_unref(mark);
-    for (guint id = 1; id < top; id++) {
-        GSource *src = g_main_context_find_source_by_id(ctx, id);
-        if (src != NULL && g_strcmp0(g_source_get_name(src), name) == 0)
-            n++;
-    }
-    return n;
+    NamedCount c = {name, 0};
+    chorus_gsource_foreach(ctx, 0, count_named, &c);
+    return c.n;
 }
 
 static void test_handshake_and_data(void)

@@ -10,6 +10,7 @@
 
 #include <nice/agent.h>
 
+#include "net/gsource.h"
 #include "net/ice.h"
 
 #define WAIT_MS 10000
@@ -784,28 +785,18 @@ static gboolean direct_active(Fixture *f)
     return f->ice && chorus_ice_direct_active(f->ice);
 }
 
+static void count_recursable_socket(GSource *src, gpointer user)
+{
+    if (chorus_gsource_is_socket(src) && g_source_get_can_recurse(src))
+        (*(guint *)user)++;
+}
+
 /* Socket sources on f's context marked can-recurse (GLib then neither blocks nor
- * unblocks them around a dispatch, which would wake the loop once more each time).
- * Source ids are handed out per context in order: every id below a fresh one is
- * looked at. */
+ * unblocks them around a dispatch, which would wake the loop once more each time). */
 static guint recursable_socket_sources(Fixture *f)
 {
-    GSocket *sock =
-        g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-    g_assert_nonnull(sock);
-    GSource *probe = g_socket_create_source(sock, G_IO_IN, NULL);
-    const GSourceFuncs *funcs = probe->source_funcs;
-    g_source_unref(probe);
-    g_object_unref(sock);
-    GSource *mark = g_idle_source_new();
-    guint top = g_source_attach(mark, f->ctx), n = 0;
-    g_source_destroy(mark);
-    g_source_unref(mark);
-    for (guint id = 1; id < top; id++) {
-        GSource *src = g_main_context_find_source_by_id(f->ctx, id);
-        if (src != NULL && src->source_funcs == funcs && g_source_get_can_recurse(src))
-            n++;
-    }
+    guint n = 0;
+    chorus_gsource_foreach(f->ctx, 0, count_recursable_socket, &n);
     return n;
 }
 

@@ -4,6 +4,7 @@
 #define CHORUS_CORE_PEER_PRIV_H
 
 #include "core/peer.h"
+#include "core/worker.h"
 #include "media/rtp_stats.h"
 #include "media/sdp.h"
 #include "net/dtls.h"

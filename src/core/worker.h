@@ -45,7 +45,8 @@ ChorusTick *chorus_worker_tick_add(ChorusWorker *w, guint interval_ms, GSourceFu
                                    gpointer data, GDestroyNotify destroy);
 /* Removes t; safe from inside any tick's fn (t's own included). */
 void chorus_worker_tick_remove(ChorusTick *t);
-/* Ticks registered on w (removed ones excluded): for tests and the admin API. */
+/* Ticks registered on w (removed ones excluded). Worker thread only (tests read it
+ * through chorus_worker_invoke_sync). */
 guint chorus_worker_tick_count(const ChorusWorker *w);
 
 GMainContext *chorus_worker_context(ChorusWorker *w); /* borrowed */

@@ -6,6 +6,7 @@
 #include "core/janus_proto.h"
 #include "core/plugin_loader.h"
 #include "media/sdp_answer.h"
+#include "net/udp_batch.h"
 #include "util/log.h"
 
 #define TAG "peer"
@@ -873,4 +874,12 @@ json_t *chorus_peer_info(chorus_handle *h)
     json_object_set_new(info, "ice_libnice_sends",
                         json_integer((json_int_t)chorus_ice_fallback_sends(p->ice)));
     return info;
+}
+
+json_t *chorus_peer_send_stats(void)
+{
+    return json_pack("{s:i,s:I,s:I,s:I}", "io_uring_threads", (int)chorus_udp_batch_rings(),
+                     "batched_sends", (json_int_t)chorus_udp_batch_sent(), "batch_submits",
+                     (json_int_t)chorus_udp_batch_submits(), "batch_errors",
+                     (json_int_t)chorus_udp_batch_errors());
 }

@@ -55,5 +55,9 @@ void chorus_peer_close(chorus_handle *h, const char *reason);
 void chorus_peer_destroy(chorus_handle *h);
 /* Admin handle_info view of the peer (a new object), or NULL. */
 json_t *chorus_peer_info(chorus_handle *h);
+/* Process-wide send figures for the admin status (any thread): {"io_uring_threads",
+ * "batched_sends", "batch_submits", "batch_errors"} of the io_uring fan-out batches
+ * (net/udp_batch.h); io_uring_threads 0 means every datagram left with its own sendto. */
+json_t *chorus_peer_send_stats(void);
 
 #endif

@@ -19,6 +19,8 @@
 #include "net/ice.h"
 
 #include "net/gsource.h"
+#include "net/udp_batch.h"
+#include "util/ctxmux.h"
 
 #include <pthread.h>
 #include <arpa/inet.h>
@@ -48,7 +50,9 @@ enum { ICE_SERVER_STUN, ICE_SERVER_TURN, ICE_SERVERS };
 typedef struct ChorusIceResolve ChorusIceResolve;
 
 struct ChorusIce {
-    GMainContext *ctx;
+    GMainContext *ctx;       /* the caller's (a worker's): our timers and callbacks */
+    GMainContext *agent_ctx; /* libnice's: the child's context, or ctx without a mux */
+    ChorusCtxChild *child;   /* our reference; NULL: the agent runs on ctx itself */
     NiceAgent *agent;
     guint stream_id;
     ChorusIceCallbacks cb;
@@ -117,27 +121,40 @@ static void ice_destroy(ChorusIce *ice, gboolean in_emission);
 
 /* ---- direct send path ------------------------------------------------------------- */
 
-/* CHORUS_ICE_DIRECT=0 in the environment turns the direct path off for every agent. */
-static gboolean direct_default_enabled = TRUE;
+/* CHORUS_ICE_DIRECT=0 in the environment turns the direct path off for every agent;
+ * CHORUS_ICE_MUX=0 runs every agent on the caller's context itself (no ctxmux child). */
+static gboolean direct_default_enabled = TRUE, mux_default_enabled = TRUE;
 
-static void ice_direct_default_init(void)
+static void ice_env_defaults_init(void)
 {
     const char *v = g_getenv("CHORUS_ICE_DIRECT");
     direct_default_enabled = !(v && strcmp(v, "0") == 0);
+    v = g_getenv("CHORUS_ICE_MUX");
+    mux_default_enabled = !(v && strcmp(v, "0") == 0);
 }
 
 /* pthread_once rather than g_once: ThreadSanitizer sees its ordering. */
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+
 static gboolean ice_direct_default(void)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, ice_direct_default_init);
+    pthread_once(&env_once, ice_env_defaults_init);
     return direct_default_enabled;
+}
+
+static gboolean ice_mux_default(void)
+{
+    pthread_once(&env_once, ice_env_defaults_init);
+    return mux_default_enabled;
 }
 
 /* Forgets the cached socket: sends go through libnice until the next refresh. */
 static void ice_direct_clear(ChorusIce *ice)
 {
     if (ice->direct_sock) {
+        /* Datagrams queued for this socket leave before libnice may close it (and the
+         * descriptor's number go to another socket). */
+        chorus_udp_batch_flush();
         g_object_unref(ice->direct_sock); /* libnice's own reference keeps it open */
         ice->direct_sock = NULL;
     }
@@ -218,7 +235,7 @@ static void ice_direct_refresh(ChorusIce *ice)
     ice->direct_addr_len =
         family == AF_INET6 ? sizeof ice->direct_addr.in6 : sizeof ice->direct_addr.in4;
     ice->direct_sock = sock; /* transfer full: released by ice_direct_clear */
-    chorus_gsource_foreach(ice->ctx, ice->source_mark, ice_socket_recursable, NULL);
+    chorus_gsource_foreach(ice->agent_ctx, ice->source_mark, ice_socket_recursable, NULL);
     ice->direct_fd = fd;
 }
 
@@ -464,9 +481,12 @@ static void ice_on_recv(NiceAgent *agent, guint stream_id, guint component_id, g
     ice->last_rx_us = g_get_monotonic_time(); /* vDSO clock read: no syscall, no lock */
     if (!ice->cb.on_recv)
         return;
+    /* Whatever the callback sends (a room's fan-out) leaves in one system call. */
+    chorus_udp_batch_begin();
     ice->depth++;
     ice->cb.on_recv(ice->user, (uint8_t *)buf, len);
     ice_leave(ice);
+    chorus_udp_batch_end();
 }
 
 /* ---- creation and teardown -------------------------------------------------------- */
@@ -535,8 +555,13 @@ static gboolean ice_setup_agent(ChorusIce *ice)
 {
     NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 
-    ice->source_mark = chorus_gsource_mark(ice->ctx);
-    ice->agent = nice_agent_new_full(ice->ctx, NICE_COMPATIBILITY_RFC5245, opts);
+    /* The agent's sockets and timers go to a context of its own, driven from ctx by the
+     * ctxmux (one epoll descriptor in ctx for every agent of the worker). */
+    ice->agent_ctx = ice->ctx;
+    if (ice_mux_default() && (ice->child = chorus_ctx_mux_child_new(ice->ctx)) != NULL)
+        ice->agent_ctx = chorus_ctx_child_context(ice->child);
+    ice->source_mark = chorus_gsource_mark(ice->agent_ctx);
+    ice->agent = nice_agent_new_full(ice->agent_ctx, NICE_COMPATIBILITY_RFC5245, opts);
     if (!ice->agent)
         return FALSE;
     g_object_set(ice->agent, "controlling-mode", ice->controlling, "ice-udp", TRUE, "ice-tcp",
@@ -550,8 +575,8 @@ static gboolean ice_setup_agent(ChorusIce *ice)
     if (!ice_refresh_local_credentials(ice))
         return FALSE;
     ice_connect_signals(ice);
-    return nice_agent_attach_recv(ice->agent, ice->stream_id, ICE_COMPONENT, ice->ctx, ice_on_recv,
-                                  ice);
+    return nice_agent_attach_recv(ice->agent, ice->stream_id, ICE_COMPONENT, ice->agent_ctx,
+                                  ice_on_recv, ice);
 }
 
 ChorusIce *chorus_ice_new(GMainContext *ctx, const ChorusIceConfig *cfg,
@@ -586,27 +611,52 @@ static gboolean ice_idle_noop(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/* Drops our agent reference. Inside a libnice emission the agent is still on the stack,
- * so the last unref waits for an idle on the worker context. */
+/* The agent and the child context it runs on, released in that order. */
+typedef struct {
+    NiceAgent *agent;
+    ChorusCtxChild *child;
+} IceAgentHold;
+
+static void ice_hold_release(gpointer data)
+{
+    IceAgentHold *h = data;
+    if (h->agent)
+        g_object_unref(h->agent); /* closes its sockets: their sources leave the child */
+    chorus_ctx_child_unref(h->child);
+    g_free(h);
+}
+
+static void ice_closed(GObject *agent, GAsyncResult *res, gpointer data)
+{
+    g_task_propagate_boolean(G_TASK(res), NULL); /* libnice's close result is a GTask */
+    chorus_ctx_child_unref(data);                /* the TURN clean-up ran on the child until now */
+}
+
+/* Drops our agent reference and then the child context. Inside a libnice emission the
+ * agent is still on the stack, so both wait for an idle on the worker context. */
 static void ice_release_agent(ChorusIce *ice, gboolean in_emission)
 {
-    if (!ice->agent)
-        return;
-    if (ice->server_host[ICE_SERVER_TURN] && ice->gather_started) {
-        /* Releases TURN allocations; the task holds the agent until done, on ctx. */
+    IceAgentHold *h = g_new0(IceAgentHold, 1);
+    h->agent = ice->agent;
+    h->child = ice->child;
+    ice->agent = NULL;
+    ice->child = NULL;
+    if (h->agent && ice->server_host[ICE_SERVER_TURN] && ice->gather_started) {
+        /* Releases TURN allocations; the task holds the agent (and a reference on the
+         * child, which runs it) until done; the callback comes on ctx. */
         g_main_context_push_thread_default(ice->ctx);
-        nice_agent_close_async(ice->agent, NULL, NULL);
+        nice_agent_close_async(h->agent, ice_closed,
+                               h->child ? chorus_ctx_child_ref(h->child) : NULL);
         g_main_context_pop_thread_default(ice->ctx);
     }
-    if (in_emission) {
+    if (in_emission && h->agent) {
         GSource *idle = g_idle_source_new();
-        g_source_set_callback(idle, ice_idle_noop, ice->agent, g_object_unref);
+        g_source_set_callback(idle, ice_idle_noop, h, ice_hold_release);
         g_source_attach(idle, ice->ctx);
         g_source_unref(idle);
     } else {
-        g_object_unref(ice->agent);
+        ice_hold_release(h);
     }
-    ice->agent = NULL;
 }
 
 static void ice_destroy(ChorusIce *ice, gboolean in_emission)
@@ -643,7 +693,8 @@ void chorus_ice_free(ChorusIce *ice)
         }
     }
     if (ice->agent) {
-        nice_agent_attach_recv(ice->agent, ice->stream_id, ICE_COMPONENT, ice->ctx, NULL, NULL);
+        nice_agent_attach_recv(ice->agent, ice->stream_id, ICE_COMPONENT, ice->agent_ctx, NULL,
+                               NULL);
         g_signal_handlers_disconnect_by_data(ice->agent, ice);
     }
     if (ice->depth > 0) {
@@ -1110,12 +1161,12 @@ int chorus_ice_send(ChorusIce *ice, const uint8_t *buf, size_t len)
         return -1;
     if (G_LIKELY(ice->direct_sock != NULL)) {
         if (G_LIKELY(!g_socket_is_closed(ice->direct_sock))) {
-            ssize_t n = sendto(ice->direct_fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
-                               &ice->direct_addr.sa, ice->direct_addr_len);
-            if (G_UNLIKELY(n < 0))
+            /* Queued when a batch is open (inside ice_on_recv), else sent at once. */
+            if (G_UNLIKELY(chorus_udp_batch_send(ice->direct_fd, buf, len, &ice->direct_addr.sa,
+                                                 ice->direct_addr_len) < 0))
                 return -1; /* errno from sendto; EAGAIN: buffer full, dropped */
             ice->direct_sends++;
-            return (int)n;
+            return (int)len;
         }
         ice_direct_clear(ice); /* libnice closed it: never touch that fd again */
     }
@@ -1141,6 +1192,11 @@ gboolean chorus_ice_direct_active(ChorusIce *ice)
 {
     return ice && ice->state == CHORUS_ICE_CONNECTED && ice->direct_sock &&
            !g_socket_is_closed(ice->direct_sock);
+}
+
+GMainContext *chorus_ice_agent_context(ChorusIce *ice)
+{
+    return ice->agent_ctx;
 }
 
 guint64 chorus_ice_direct_sends(ChorusIce *ice)

@@ -3,7 +3,8 @@
  * agent such as tools/chorus-loadgen), one stream with one component (BUNDLE + rtcp-mux),
  * trickle both ways.
  *
- * Threading: the agent is bound to the GMainContext given at creation (a worker's);
+ * Threading: the agent is bound to the GMainContext given at creation (a worker's;
+ * libnice itself runs on a ctxmux child of it, see chorus_ice_agent_context);
  * every callback runs there, and every function must be called there too.
  * chorus_ice_send is the per-packet path: it neither allocates nor logs.
  *
@@ -151,6 +152,10 @@ gboolean chorus_ice_direct_active(ChorusIce *ice);
 guint64 chorus_ice_direct_sends(ChorusIce *ice);
 guint64 chorus_ice_fallback_sends(ChorusIce *ice);
 ChorusIceState chorus_ice_state(ChorusIce *ice);
+/* The context libnice runs on (borrowed): a child of the creation context driven by its
+ * ctxmux (util/ctxmux.h: one epoll descriptor in the worker's loop for all its agents),
+ * or the creation context itself when CHORUS_ICE_MUX=0 was in the environment. */
+GMainContext *chorus_ice_agent_context(ChorusIce *ice);
 /* The selected pair, "local-type address:port <-> remote-type address:port"
  * (a new string), or NULL. */
 char *chorus_ice_selected_pair(ChorusIce *ice);

@@ -5,7 +5,9 @@
  * ---------------
  * usrsctp calls conn_output() (a packet for the peer) and receive_cb() (a message or a
  * notification) either synchronously from inside usrsctp_conninput/usrsctp_sendv/...
- * on the caller's thread, or from its own timer thread. Neither callback touches
+ * on the caller's thread, or from the timer thread (ours, see "Timer thread" below:
+ * usrsctp runs without threads of its own and expired timers run inside
+ * usrsctp_handle_timers there). Neither callback touches
  * association state: each one copies what it got into one of two FIFOs under the
  * association's mutex (outgoing packets; incoming messages/notifications) and, when
  * the owner thread is not about to drain them itself, attaches an idle source to the
@@ -22,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -306,14 +309,128 @@ static int receive_cb(struct socket *sock, union sctp_sockstore addr, void *data
     return 1;
 }
 
+/* ---- Timer thread -------------------------------------------------------------------
+ *
+ * usrsctp is initialised with usrsctp_init_nothreads: its clock only advances when
+ * somebody calls usrsctp_handle_timers. This thread (started by global init, joined by
+ * global cleanup) does so every TIMER_TICK_MS with the time really elapsed (monotonic),
+ * but only while at least one ChorusSctp exists; otherwise it sleeps on timer_cond
+ * without a timeout, so an idle server has no periodic wakeup. Expired usrsctp timers
+ * (retransmissions, delayed SACKs, heartbeats, socket reaping) run on this thread, and
+ * so do the conn_output()/receive_cb() calls they make: those only enqueue and
+ * schedule, as for any foreign thread. Nothing else runs here. */
+
+#define TIMER_TICK_MS 10
+
+static ChorusMutex timer_lock = CHORUS_MUTEX_INIT; /* the timer_* state below */
+static ChorusCond timer_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t timer_thread;
+static bool timer_started;    /* the thread exists (global init .. cleanup) */
+static bool timer_stop;       /* asks it to exit */
+static unsigned timer_assocs; /* live ChorusSctp objects */
+static bool timer_ticking;    /* not parked on timer_cond */
+static uint64_t timer_ticks;  /* usrsctp_handle_timers rounds, for tests */
+
+static void *timer_main(void *arg)
+{
+    (void)arg;
+    gint64 last = 0; /* monotonic time (us) usrsctp's clock has been advanced to */
+    chorus_mutex_lock(&timer_lock);
+    while (!timer_stop) {
+        if (timer_assocs == 0) {
+            timer_ticking = false;
+            chorus_cond_wait(&timer_cond, &timer_lock);
+            continue;
+        }
+        if (!timer_ticking) {
+            /* Back from idle: the time spent parked is not handed to usrsctp at once
+             * (nothing could run meanwhile); its clock resumes from now. */
+            timer_ticking = true;
+            last = g_get_monotonic_time();
+        }
+        chorus_mutex_unlock(&timer_lock);
+        g_usleep(TIMER_TICK_MS * 1000);
+        gint64 now = g_get_monotonic_time();
+        uint32_t elapsed_ms = (uint32_t)((now - last) / 1000);
+        last += (gint64)elapsed_ms * 1000; /* the sub-millisecond rest counts next time */
+        if (elapsed_ms > 0)
+            usrsctp_handle_timers(elapsed_ms);
+        chorus_mutex_lock(&timer_lock);
+        timer_ticks++;
+    }
+    timer_ticking = false;
+    chorus_mutex_unlock(&timer_lock);
+    return NULL;
+}
+
+/* Under global_lock. */
+static bool timer_start(GError **error)
+{
+    chorus_mutex_lock(&timer_lock);
+    timer_stop = false;
+    chorus_mutex_unlock(&timer_lock);
+    int rc = pthread_create(&timer_thread, NULL, timer_main, NULL);
+    if (rc != 0) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "SCTP timer thread: %s", g_strerror(rc));
+        return false;
+    }
+    pthread_setname_np(timer_thread, "chorus-sctp-tmr");
+    timer_started = true;
+    return true;
+}
+
+/* Under global_lock. After it returns, nothing calls usrsctp_handle_timers. */
+static void timer_join(void)
+{
+    if (!timer_started)
+        return;
+    chorus_mutex_lock(&timer_lock);
+    timer_stop = true;
+    chorus_cond_signal(&timer_cond);
+    chorus_mutex_unlock(&timer_lock);
+    pthread_join(timer_thread, NULL);
+    timer_started = false;
+}
+
+/* A ChorusSctp appeared (+1) or went (-1); the first one wakes the thread. Any thread. */
+static void timer_count(int delta)
+{
+    chorus_mutex_lock(&timer_lock);
+    if (delta < 0)
+        timer_assocs--;
+    else if (timer_assocs++ == 0)
+        chorus_cond_signal(&timer_cond);
+    chorus_mutex_unlock(&timer_lock);
+}
+
+bool chorus_sctp_timer_active(void)
+{
+    chorus_mutex_lock(&timer_lock);
+    bool on = timer_ticking;
+    chorus_mutex_unlock(&timer_lock);
+    return on;
+}
+
+uint64_t chorus_sctp_timer_ticks(void)
+{
+    chorus_mutex_lock(&timer_lock);
+    uint64_t n = timer_ticks;
+    chorus_mutex_unlock(&timer_lock);
+    return n;
+}
+
 /* ---- Global init ------------------------------------------------------------------- */
 
 gboolean chorus_sctp_global_init(GError **error)
 {
-    (void)error;
     chorus_mutex_lock(&global_lock);
     if (!global_up) {
-        usrsctp_init(0, conn_output, NULL); /* AF_CONN only, no UDP encapsulation, no debug */
+        if (!timer_start(error)) {
+            chorus_mutex_unlock(&global_lock);
+            return FALSE;
+        }
+        /* AF_CONN only, no UDP encapsulation, no debug, no usrsctp threads. */
+        usrsctp_init_nothreads(0, conn_output, NULL);
 #ifdef SCTP_DEBUG
         usrsctp_sysctl_set_sctp_debug_on(SCTP_DEBUG_NONE);
 #endif
@@ -342,10 +459,15 @@ void chorus_sctp_global_cleanup(void)
 {
     chorus_mutex_lock(&global_lock);
     if (global_up) {
-        /* Closed sockets are released by usrsctp's timer thread: give it time. */
+        /* The timer thread stops first (usrsctp_finish must not race with it). Closed
+         * sockets may still wait for a timer to be released: from here on this thread
+         * advances usrsctp's clock while it retries. */
+        timer_join();
         int tries = 0;
-        while (usrsctp_finish() != 0 && ++tries < 300)
-            g_usleep(10000);
+        while (usrsctp_finish() != 0 && ++tries < 300) {
+            g_usleep(TIMER_TICK_MS * 1000);
+            usrsctp_handle_timers(TIMER_TICK_MS);
+        }
         if (tries >= 300)
             LOG_W(TAG, "usrsctp_finish: sockets still open (an association not freed?)");
         global_up = false;
@@ -804,7 +926,8 @@ ChorusSctp *chorus_sctp_new(uint16_t local_port, uint16_t remote_port, size_t ma
 {
     if (!ctx || !cb || !cb->send)
         return NULL;
-    chorus_sctp_global_init(NULL);
+    if (!chorus_sctp_global_init(NULL))
+        return NULL;
     ChorusSctp *s = g_new0(ChorusSctp, 1);
     s->refs = 1;
     s->ctx = g_main_context_ref(ctx);
@@ -822,6 +945,7 @@ ChorusSctp *chorus_sctp_new(uint16_t local_port, uint16_t remote_port, size_t ma
     s->id = next_id++;
     g_hash_table_insert(registry, (void *)s->id, s);
     chorus_mutex_unlock(&reg_lock);
+    timer_count(+1); /* usrsctp timers run while it exists (undone by chorus_sctp_free) */
     usrsctp_register_address((void *)s->id);
 
     s->sock =
@@ -1028,6 +1152,7 @@ void chorus_sctp_free(ChorusSctp *s)
         s->sock = NULL;
     }
     usrsctp_deregister_address((void *)s->id);
+    timer_count(-1);
     if (src) {
         g_source_destroy(src);
         g_source_unref(src);

@@ -1,15 +1,17 @@
 /* SCTP over DTLS (RFC 8261) for WebRTC data channels, on usrsctp (AF_CONN: DTLS
  * carries the packets), with DCEP (RFC 8832) to open channels.
  *
- * Threading: a ChorusSctp is used from one worker. usrsctp runs timers on its own
- * thread; every callback below is nevertheless delivered on the GMainContext given
- * at creation (marshalled when needed), and the send callback is never called
- * concurrently for one association. */
+ * Threading: a ChorusSctp is used from one worker. usrsctp's timers run on one
+ * Chorus-owned thread (started by global init, ticking every 10 ms only while at least
+ * one ChorusSctp exists, parked otherwise); every callback below is nevertheless
+ * delivered on the GMainContext given at creation (marshalled when needed), and the
+ * send callback is never called concurrently for one association. */
 #ifndef CHORUS_NET_SCTP_H
 #define CHORUS_NET_SCTP_H
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "net/net_types.h"
 
@@ -31,8 +33,9 @@ typedef struct {
 } ChorusSctpCallbacks;
 
 /* Global usrsctp setup; once per process, thread-safe. chorus_sctp_new calls it too.
- * cleanup (after every ChorusSctp is freed) runs usrsctp_finish, waiting up to about
- * 3 s for usrsctp to release closed sockets; init may be called again afterwards. */
+ * init starts the timer thread (FALSE if it cannot). cleanup (after every ChorusSctp is
+ * freed) joins it, then runs usrsctp_finish, waiting up to about 3 s for usrsctp to
+ * release closed sockets; init may be called again afterwards. */
 gboolean chorus_sctp_global_init(GError **error);
 void chorus_sctp_global_cleanup(void);
 
@@ -60,7 +63,7 @@ void chorus_sctp_free(ChorusSctp *s);
  * runs on ctx's thread, never inside a usrsctp call. Events caused by an incoming
  * packet are delivered before chorus_sctp_incoming returns when it is called on the
  * owner thread; packets produced by chorus_sctp_send/open/close/connect are handed to
- * `send` before those return; everything usrsctp produces on its timer thread
+ * `send` before those return; everything usrsctp produces on the timer thread
  * (retransmissions, delayed SACKs, timeouts) arrives through an idle source on ctx, in
  * order. A callback may call any function here, chorus_sctp_free included.
  * chorus_sctp_free itself calls no callback (not even `send`).
@@ -90,5 +93,11 @@ int chorus_sctp_open_channel_full(ChorusSctp *s, const char *label, const char *
 int chorus_sctp_close_channel(ChorusSctp *s, uint16_t stream);
 /* True once the association is up (and until it goes down). */
 bool chorus_sctp_is_up(ChorusSctp *s);
+
+/* Timer thread state, for tests and diagnostics (any thread): active while it ticks
+ * usrsctp's clock (some ChorusSctp exists), false once it is parked without a timeout;
+ * ticks counts its usrsctp_handle_timers rounds (frozen while parked). */
+bool chorus_sctp_timer_active(void);
+uint64_t chorus_sctp_timer_ticks(void);
 
 #endif

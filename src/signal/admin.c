@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "core/janus_proto.h"
+#include "core/peer.h"
 #include "core/plugin_host.h"
 #include "core/plugin_loader.h"
 #include "core/session.h"
@@ -137,6 +138,7 @@ static json_t *adm_get_status(AdminReq *r)
         json_pack("{s:i,s:i,s:i,s:i,s:o}", "sessions", chorus_sessions_count(), "session_timeout",
                   r->cfg->session_timeout, "reclaim_timeout", r->cfg->reclaim_timeout, "log_level",
                   r->cfg->log_level, "workers", workers);
+    json_object_set_new(status, "sends", chorus_peer_send_stats());
     json_t *res = success(r);
     json_object_set_new(res, "status", status);
     return res;

@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from chorus_server import SRC_ROOT
+from janus_client import JanusWS, run
 
 # Packets that may be missing, as a fraction of those expected: a loaded CI machine
 # can drop a few UDP datagrams on loopback. Duplicates and misrouted packets: none.
@@ -63,13 +64,41 @@ def test_loadgen_voice_channel(start_server, loadgen, tmp_path):
     (conf / "chorus.plugin.voice.conf").write_text(
         "[general]\nmax_slots = 8\nmax_channels = 10\nmax_participants = 10\n"
         "create_requires_admin = false\n")
-    server = start_server(settings={"general.configs_folder": str(conf)})
+    server = start_server(settings={"general.configs_folder": str(conf),
+                                    "general.admin_secret": ADMIN_SECRET})
     rep = run_loadgen(loadgen, server, tmp_path, "--adapter", "chorus", "--channels", "1",
                       "--participants", "4", "--speakers", "4", "--slots", "3")
     check_delivery(rep, 4)
     # 4 speakers x 3 listeners each x 50 packets/s x 3 s
     assert rep["totals"]["expected"] == rep["totals"]["sent"] * 3
     assert rep["totals"]["pc"]["srtp_gcm"] == 4, rep["totals"]["pc"]
+    check_batched_fanout(server, rep)
+
+
+ADMIN_SECRET = "loadgen-admin"
+
+
+def admin_status(server):
+    async def body():
+        async with JanusWS(server.admin_url, "janus-admin-protocol") as a:
+            return await a.request({"janus": "get_status", "admin_secret": ADMIN_SECRET})
+    r = run(body())
+    assert r["janus"] == "success", r
+    return r["status"]
+
+
+def check_batched_fanout(server, rep):
+    """Each incoming packet's fan-out (here 3 copies) leaves in one io_uring submission
+    where the kernel has io_uring; else every datagram goes with its own sendto."""
+    sends = admin_status(server)["sends"]
+    if sends["io_uring_threads"] == 0:
+        assert sends["batched_sends"] == 0 and sends["batch_submits"] == 0, sends
+        pytest.skip("no io_uring here: fan-out sent datagram by datagram")
+    assert sends["batch_errors"] == 0, sends
+    # Every forwarded packet left through a batch (plus RTCP and warm-up packets) ...
+    assert sends["batched_sends"] >= rep["totals"]["received"], (sends, rep["totals"])
+    # ... and a fan-out of 3 took one system call, not 3.
+    assert sends["batch_submits"] * 2 <= sends["batched_sends"], sends
 
 
 def test_loadgen_echo(server, loadgen, tmp_path):

@@ -791,12 +791,13 @@ static void count_recursable_socket(GSource *src, gpointer user)
         (*(guint *)user)++;
 }
 
-/* Socket sources on f's context marked can-recurse (GLib then neither blocks nor
- * unblocks them around a dispatch, which would wake the loop once more each time). */
+/* Socket sources of the server agent's context marked can-recurse (GLib then neither
+ * blocks nor unblocks them around a dispatch, which would wake the loop once more each
+ * time). */
 static guint recursable_socket_sources(Fixture *f)
 {
     guint n = 0;
-    chorus_gsource_foreach(f->ctx, 0, count_recursable_socket, &n);
+    chorus_gsource_foreach(chorus_ice_agent_context(f->ice), 0, count_recursable_socket, &n);
     return n;
 }
 

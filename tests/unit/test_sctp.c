@@ -546,6 +546,47 @@ static void test_free_from_callback(void)
     fixture_free(&f);
 }
 
+/* Waits (bounded) until the timer thread is parked; then its tick count stays frozen. */
+static void assert_timer_parks(void)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+    while (chorus_sctp_timer_active() && g_get_monotonic_time() < end)
+        g_usleep(1000);
+    g_assert_false(chorus_sctp_timer_active());
+    uint64_t ticks = chorus_sctp_timer_ticks();
+    g_usleep(50 * 1000); /* parked without a timeout: nothing may tick meanwhile */
+    g_assert_false(chorus_sctp_timer_active());
+    g_assert_cmpuint(chorus_sctp_timer_ticks(), ==, ticks);
+}
+
+/* usrsctp's clock is driven only while an association exists: the timer thread parks
+ * with none, ticks while one lives, and parks again once it is freed. */
+static void test_timer_idles_without_association(void)
+{
+    assert_timer_parks(); /* earlier tests' associations are all freed */
+    uint64_t before = chorus_sctp_timer_ticks();
+    Fixture f;
+    fixture_new(&f, 0, 0, true);
+    WAIT_FOR(&f, chorus_sctp_timer_active() && chorus_sctp_timer_ticks() >= before + 3, WAIT_MS);
+    g_assert_true(chorus_sctp_timer_active());
+    g_assert_cmpuint(chorus_sctp_timer_ticks(), >=, before + 3);
+    /* One association left: still ticking. */
+    peer_free(&f.a);
+    uint64_t mid = chorus_sctp_timer_ticks();
+    WAIT_FOR(&f, chorus_sctp_timer_ticks() >= mid + 3, WAIT_MS);
+    g_assert_true(chorus_sctp_timer_active());
+    fixture_free(&f);
+    assert_timer_parks();
+    /* And it wakes again for the next one (an association still works). */
+    fixture_new(&f, 0, 0, true);
+    open_from_a(&f, "again", true);
+    before = chorus_sctp_timer_ticks();
+    WAIT_FOR(&f, chorus_sctp_timer_ticks() >= before + 3, WAIT_MS);
+    g_assert_true(chorus_sctp_timer_active());
+    fixture_free(&f);
+    assert_timer_parks();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -561,6 +602,7 @@ int main(int argc, char **argv)
     g_test_add_func("/sctp/timer_thread_output", test_timer_thread_output);
     g_test_add_func("/sctp/free_with_traffic", test_free_with_traffic);
     g_test_add_func("/sctp/free_from_callback", test_free_from_callback);
+    g_test_add_func("/sctp/timer_idles_without_association", test_timer_idles_without_association);
     int rc = g_test_run();
     chorus_sctp_global_cleanup();
     return rc;

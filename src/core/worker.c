@@ -310,8 +310,17 @@ void chorus_worker_invoke_sync(ChorusWorker *w, GSourceFunc fn, gpointer data)
 
 /* ---- batched periodic ticks ---- */
 
+/* A group's interval is cut into phases of TICK_PHASE_MS (at most TICK_MAX_PHASES), and
+ * each tick belongs to one: the group's source fires once per phase and runs that
+ * phase's ticks. Each tick still runs once per interval, and a thousand PeerConnections'
+ * 1 s RTCP ticks are spread over 50 runs of 20 ms instead of stalling the worker's media
+ * for all of them at once (tens of milliseconds: that set the p99 latency). */
+#define TICK_PHASE_MS   20
+#define TICK_MAX_PHASES 50
+
 struct ChorusTick {
     struct TickGroup *group;
+    guint phase;
     GSourceFunc fn;
     gpointer data;
     GDestroyNotify destroy;
@@ -321,6 +330,9 @@ struct ChorusTick {
 typedef struct TickGroup {
     ChorusWorker *w;
     guint interval_ms;
+    guint phases;       /* interval_ms / TICK_PHASE_MS, 1 .. TICK_MAX_PHASES */
+    guint next_phase;   /* the phase the next run serves */
+    guint assign;       /* phase of the next tick added (round robin) */
     gint64 deadline_us; /* monotonic time of the next run */
     GSource *source;    /* attached to w->context while the group has ticks */
     GPtrArray *ticks;   /* ChorusTick*, owned */
@@ -333,10 +345,10 @@ typedef struct {
     TickGroup *group;
 } TickSource;
 
-/* The next multiple of the interval after now (interval 0: now, every iteration). */
+/* The next multiple of the phase's length after now (interval 0: now, every iteration). */
 static gint64 tick_next_deadline(const TickGroup *g, gint64 now)
 {
-    gint64 period = (gint64)g->interval_ms * 1000;
+    gint64 period = (gint64)g->interval_ms * 1000 / g->phases;
     return period == 0 ? now : (now / period + 1) * period;
 }
 
@@ -397,11 +409,13 @@ static gboolean tick_source_dispatch(GSource *src, GSourceFunc cb, gpointer data
 {
     TickGroup *g = ((TickSource *)src)->group;
     g->deadline_us = tick_next_deadline(g, g_source_get_time(src));
+    guint phase = g->next_phase;
+    g->next_phase = (phase + 1) % g->phases;
     g->running = TRUE;
     guint n = g->ticks->len; /* ticks added by a tick run from the next deadline on */
     for (guint i = 0; i < n; i++) {
         ChorusTick *t = g_ptr_array_index(g->ticks, i);
-        if (!t->removed && !t->fn(t->data))
+        if (t->phase == phase && !t->removed && !t->fn(t->data))
             t->removed = TRUE;
     }
     g->running = FALSE;
@@ -431,6 +445,7 @@ static TickGroup *tick_group_get(ChorusWorker *w, guint interval_ms)
     TickGroup *g = g_new0(TickGroup, 1);
     g->w = w;
     g->interval_ms = interval_ms;
+    g->phases = CLAMP(interval_ms / TICK_PHASE_MS, 1, TICK_MAX_PHASES);
     g->ticks = g_ptr_array_new();
     g->deadline_us = tick_next_deadline(g, g_get_monotonic_time());
     g->source = g_source_new(&tick_source_funcs, sizeof(TickSource));
@@ -448,6 +463,7 @@ ChorusTick *chorus_worker_tick_add(ChorusWorker *w, guint interval_ms, GSourceFu
     g_return_val_if_fail(chorus_worker_is_current(w), NULL);
     ChorusTick *t = g_new0(ChorusTick, 1);
     t->group = tick_group_get(w, interval_ms);
+    t->phase = t->group->assign++ % t->group->phases;
     t->fn = fn;
     t->data = data;
     t->destroy = destroy;

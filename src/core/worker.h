@@ -35,8 +35,10 @@ void chorus_worker_invoke_sync(ChorusWorker *w, GSourceFunc fn, gpointer data);
 /* Periodic ticks, batched: every tick of one interval on a worker runs from a single
  * GSource at multiples of that interval on the monotonic clock, so a thousand handles
  * with a 200 ms tick wake the worker five times a second instead of five thousand (each
- * GSource is also walked on every wake-up of the worker's loop). The first call comes
- * within one interval, not after exactly one; interval 0 runs on every loop iteration.
+ * GSource is also walked on every wake-up of the worker's loop). Intervals longer than
+ * 20 ms are cut into 20 ms phases (at most 50) and the ticks spread over them round
+ * robin, so a run never does every tick's work at once. The first call comes within one
+ * interval, not after exactly one; interval 0 runs on every loop iteration.
  * fn returning FALSE (G_SOURCE_REMOVE) removes the tick. Worker thread only. The tick is
  * owned by the worker: the pointer is valid until chorus_worker_tick_remove, until fn
  * returns FALSE, or until the workers stop; destroy (may be NULL) runs on data then. */

@@ -15,6 +15,8 @@ typedef struct {
     gint stop_after[N_TICKS]; /* > 0: fn returns FALSE on that call */
     gint remove_other;        /* tick 0 removes this tick (index) on its first call; -1: none */
     GHashTable *run_times;    /* distinct g_source_get_time of the runs seen */
+    gint64 last_run;          /* time of the run the last call belonged to */
+    gint in_run, max_in_run;  /* calls in that run; the most in any run */
     gboolean wrong_thread;
 } Fixture;
 
@@ -34,6 +36,9 @@ static gboolean tick_fn(gpointer data)
     gint n = ++f->calls[d->index];
     gint64 t = g_source_get_time(g_main_current_source());
     g_hash_table_add(f->run_times, g_memdup2(&t, sizeof t));
+    f->in_run = t == f->last_run ? f->in_run + 1 : 1;
+    f->last_run = t;
+    f->max_in_run = MAX(f->max_in_run, f->in_run);
     if (d->index == 0 && n == 1 && f->remove_other >= 0) {
         chorus_worker_tick_remove(f->ticks[f->remove_other]);
         chorus_worker_tick_remove(f->ticks[0]); /* itself, from inside its own call */
@@ -101,6 +106,25 @@ static void test_ticks_batched(void)
         g_assert_cmpint(fx.destroyed[i], ==, 1); /* destroy notify exactly once */
     }
     g_assert_cmpuint(g_hash_table_size(fx.run_times), ==, 5);
+    g_hash_table_destroy(fx.run_times);
+}
+
+/* 64 ticks of 200 ms: the interval is cut into 10 phases of 20 ms and the ticks spread
+ * over them, so each run serves a tenth of them (at most 7), each tick still once per
+ * interval: two calls each make 20 distinct runs. */
+static void test_ticks_spread(void)
+{
+    fixture_reset();
+    for (int i = 0; i < N_TICKS; i++)
+        fx.stop_after[i] = 2;
+    chorus_worker_invoke_sync(fx.w, add_ticks, GUINT_TO_POINTER(200));
+    for (int round = 0; round < 300 && ticks_now() > 0; round++)
+        g_usleep(10000);
+    g_assert_cmpuint(ticks_now(), ==, 0);
+    for (int i = 0; i < N_TICKS; i++)
+        g_assert_cmpint(fx.calls[i], ==, 2);
+    g_assert_cmpint(fx.max_in_run, <=, (N_TICKS + 9) / 10);
+    g_assert_cmpuint(g_hash_table_size(fx.run_times), ==, 20);
     g_hash_table_destroy(fx.run_times);
 }
 
@@ -280,6 +304,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     chorus_workers_start(1);
     g_test_add_func("/worker/ticks-batched", test_ticks_batched);
+    g_test_add_func("/worker/ticks-spread", test_ticks_spread);
     g_test_add_func("/worker/ticks-remove-inside-run", test_ticks_remove_inside_run);
     g_test_add_func("/worker/ticks-remove-outside-run", test_ticks_remove_outside_run);
     g_test_add_func("/worker/ticks-freed-at-stop", test_ticks_freed_at_stop);

@@ -137,24 +137,22 @@ static Batch *batch_get(void)
 
 /* ---- submission ----------------------------------------------------------------------- */
 
-/* Takes every completion there is; returns how many, counting failures. */
-static unsigned reap(Batch *b)
+/* Takes every completion there is; returns how many, adding failures to *failed. */
+static unsigned reap(Batch *b, unsigned *failed)
 {
-    unsigned head = *b->cq_head, seen = 0, failed = 0;
+    unsigned head = *b->cq_head, seen = 0;
     unsigned tail = __atomic_load_n(b->cq_tail, __ATOMIC_ACQUIRE);
     for (; head != tail; head++, seen++)
         if (b->cqes[head & *b->cq_mask].res < 0)
-            failed++;
+            (*failed)++;
     __atomic_store_n(b->cq_head, head, __ATOMIC_RELEASE);
-    if (failed)
-        __atomic_fetch_add(&stat_errors, failed, __ATOMIC_RELAXED);
     return seen;
 }
 
 /* Submits the n queued entries and waits until all have completed. */
 static void submit_all(Batch *b)
 {
-    unsigned left = b->n, done = 0, calls = 0;
+    unsigned left = b->n, done = 0, calls = 0, failed = 0;
     while (done < b->n) {
         unsigned want = b->n - done;
         int r = (int)syscall(__NR_io_uring_enter, b->ring_fd, left, want, IORING_ENTER_GETEVENTS,
@@ -163,7 +161,7 @@ static void submit_all(Batch *b)
         if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY) {
             /* Broken ring (should not happen): give up on it for this thread. The
              * unsubmitted entries are dropped, as a full socket buffer would. */
-            __atomic_fetch_add(&stat_errors, left, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&stat_errors, left + failed, __ATOMIC_RELAXED);
             munmap(b->sqe_map, b->sqe_len);
             munmap(b->ring_map, b->ring_len);
             close(b->ring_fd);
@@ -173,9 +171,11 @@ static void submit_all(Batch *b)
         }
         if (r > 0)
             left -= (unsigned)r;
-        done += reap(b);
+        done += reap(b, &failed);
     }
-    __atomic_fetch_add(&stat_sent, b->n, __ATOMIC_RELAXED);
+    if (failed)
+        __atomic_fetch_add(&stat_errors, failed, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&stat_sent, b->n - failed, __ATOMIC_RELAXED);
     __atomic_fetch_add(&stat_submits, calls, __ATOMIC_RELAXED);
 }
 

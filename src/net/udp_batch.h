@@ -39,8 +39,9 @@ int chorus_udp_batch_send(int fd, const void *buf, size_t len, const struct sock
 /* TRUE when this thread's batches use io_uring (after its first batch). */
 gboolean chorus_udp_batch_active(void);
 
-/* Process-wide counters: datagrams sent through batches, submissions (system calls)
- * that sent them, and batched datagrams the kernel refused. */
+/* Process-wide counters: datagrams the kernel took through batches, submissions
+ * (system calls) that carried them, and batched datagrams the kernel refused (not
+ * counted as sent). */
 guint64 chorus_udp_batch_sent(void);
 guint64 chorus_udp_batch_submits(void);
 guint64 chorus_udp_batch_errors(void);

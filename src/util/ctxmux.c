@@ -2,13 +2,17 @@
  *
  * A child is run the way GLib's own loop runs a context, one step at a time: check and
  * dispatch with the revents of its descriptors, then prepare and query for the next
- * round, which gives its descriptors (kept registered in the child's epoll set) and its
+ * round, which gives its descriptors (kept registered in the mux's epoll set) and its
  * timeout (kept as a deadline; the mux tracks the earliest). Nothing here allocates on a
- * child's iteration unless its descriptor set grows. */
+ * child's iteration unless its descriptor set grows.
+ *
+ * Every child's descriptors are in the one epoll set, each event naming its descriptor;
+ * owner[fd] says which child registered it. A descriptor number can pass from one child
+ * to another (closed, then reused by a new socket): the kernel drops a closed file from
+ * the set by itself, and a child only deletes a registration it still owns. */
 #include "util/ctxmux.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -24,23 +28,25 @@ struct ChorusCtxChild {
     gint ref;          /* parent's thread only */
     ChorusCtxMux *mux; /* NULL once the mux is gone */
     GMainContext *ctx; /* our reference, acquired on the parent's thread */
-    int epfd;          /* the child's descriptors */
-    GPollFD *fds;      /* from the last query, sorted by descriptor */
+    GPollFD *fds;      /* from the last query, sorted by descriptor; revents from epoll */
     gint nfds, cap;
-    GPollFD *reg; /* what epfd holds (fd and events), sorted by descriptor */
+    GPollFD *reg; /* what it registered (fd and events), sorted by descriptor */
     gint nreg, regcap;
     gint max_prio;
-    int wakeup_fd;   /* the context's own wakeup descriptor */
-    gint64 deadline; /* monotonic time of the next timeout, NO_DEADLINE: none */
-    guint index;     /* in mux->children */
-    gboolean dead;   /* stopped during a dispatch: skipped, freed after it */
+    int wakeup_fd;    /* the context's own wakeup descriptor */
+    gint64 deadline;  /* monotonic time of the next timeout, NO_DEADLINE: none */
+    guint index;      /* in mux->children */
+    gboolean pending; /* has events in the dispatch under way */
+    gboolean dead;    /* stopped during a dispatch: skipped, freed after it */
 };
 
 struct ChorusCtxMux {
     GSource source;
     GMainContext *parent;
-    int epfd; /* children's epoll descriptors */
+    int epfd; /* every child's descriptors */
     gpointer tag;
+    ChorusCtxChild **owner; /* by descriptor number: the child that registered it */
+    guint owner_len;
     GPtrArray *children; /* ChorusCtxChild * (borrowed: a child leaves before it is freed) */
     GPtrArray *dead;     /* stopped during the dispatch, freed at its end */
     gint64 min_deadline; /* earliest child deadline, valid unless min_dirty */
@@ -93,15 +99,38 @@ static uint32_t epoll_events_of(gushort events)
     return e;
 }
 
-static void child_epoll_set(ChorusCtxChild *c, const GPollFD *f, int first_op)
+static void mux_set_owner(ChorusCtxMux *m, int fd, ChorusCtxChild *c)
 {
-    struct epoll_event ev = {.events = epoll_events_of(f->events), .data.fd = f->fd};
-    if (epoll_ctl(c->epfd, first_op, f->fd, &ev) == 0)
+    if ((guint)fd >= m->owner_len) {
+        guint len = MAX((guint)fd + 1, m->owner_len * 2);
+        m->owner = g_renew(ChorusCtxChild *, m->owner, len);
+        memset(m->owner + m->owner_len, 0, (len - m->owner_len) * sizeof *m->owner);
+        m->owner_len = len;
+    }
+    m->owner[fd] = c;
+}
+
+static void child_epoll_set(ChorusCtxMux *m, ChorusCtxChild *c, const GPollFD *f, int first_op)
+{
+    struct epoll_event ev = {.events = epoll_events_of(f->events), .data.u64 = (guint)f->fd};
+    mux_set_owner(m, f->fd, c);
+    if (epoll_ctl(m->epfd, first_op, f->fd, &ev) == 0)
         return;
     if (first_op == EPOLL_CTL_MOD && errno == ENOENT) /* closed and reopened meanwhile */
-        epoll_ctl(c->epfd, EPOLL_CTL_ADD, f->fd, &ev);
+        epoll_ctl(m->epfd, EPOLL_CTL_ADD, f->fd, &ev);
     else if (first_op == EPOLL_CTL_ADD && errno == EEXIST)
-        epoll_ctl(c->epfd, EPOLL_CTL_MOD, f->fd, &ev);
+        epoll_ctl(m->epfd, EPOLL_CTL_MOD, f->fd, &ev);
+}
+
+/* Removes c's registration of fd unless the number went to another child meanwhile.
+ * (A descriptor closed while a dup of it stays open keeps its registration and cannot
+ * be deleted by number any more; libnice and GLib never dup the sockets they watch.) */
+static void child_epoll_del(ChorusCtxMux *m, ChorusCtxChild *c, int fd)
+{
+    if ((guint)fd < m->owner_len && m->owner[fd] == c) {
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL); /* ENOENT when closed */
+        m->owner[fd] = NULL;
+    }
 }
 
 static gboolean child_reg_matches(const ChorusCtxChild *c)
@@ -118,21 +147,21 @@ static gboolean child_reg_matches(const ChorusCtxChild *c)
  * so one merge walk finds what left, what came and what changed. With force every
  * descriptor is re-asserted: a descriptor closed and reopened under the same number
  * dropped out of the epoll set silently (the kernel forgets closed files). */
-static void child_sync(ChorusCtxChild *c, gboolean force)
+static void child_sync(ChorusCtxMux *m, ChorusCtxChild *c, gboolean force)
 {
     if (!force && child_reg_matches(c))
         return;
     gint i = 0, j = 0;
     while (i < c->nfds || j < c->nreg) {
         if (i == c->nfds || (j < c->nreg && c->reg[j].fd < c->fds[i].fd)) {
-            epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->reg[j].fd, NULL); /* ENOENT when closed */
+            child_epoll_del(m, c, c->reg[j].fd);
             j++;
         } else if (j == c->nreg || c->fds[i].fd < c->reg[j].fd) {
-            child_epoll_set(c, &c->fds[i], EPOLL_CTL_ADD);
+            child_epoll_set(m, c, &c->fds[i], EPOLL_CTL_ADD);
             i++;
         } else {
             if (force || c->fds[i].events != c->reg[j].events)
-                child_epoll_set(c, &c->fds[i], EPOLL_CTL_MOD);
+                child_epoll_set(m, c, &c->fds[i], EPOLL_CTL_MOD);
             i++, j++;
         }
     }
@@ -155,25 +184,29 @@ static void child_prepare(ChorusCtxMux *m, ChorusCtxChild *c, gboolean force_syn
         c->fds = g_renew(GPollFD, c->fds, c->cap);
     }
     c->nfds = n;
-    child_sync(c, force_sync);
+    child_sync(m, c, force_sync);
     child_set_deadline(m, c,
                        timeout < 0 ? NO_DEADLINE : g_get_monotonic_time() + (gint64)timeout * 1000);
 }
 
-/* One round of the child's loop: revents (polled when epoll said something is ready),
- * check, dispatch, then prepare the next round. */
+static void child_clear_revents(ChorusCtxChild *c)
+{
+    for (gint i = 0; i < c->nfds; i++)
+        c->fds[i].revents = 0;
+}
+
+/* One round of the child's loop: check with the revents epoll gave (io) or none, then
+ * dispatch, then prepare the next round. */
 static void child_iterate(ChorusCtxMux *m, ChorusCtxChild *c, gboolean io)
 {
     gboolean woken = FALSE;
 
     m->iterations++;
+    if (!io)
+        child_clear_revents(c);
     for (gint i = 0; i < c->nfds; i++)
-        c->fds[i].revents = 0;
-    if (io && c->nfds > 0 && poll((struct pollfd *)(void *)c->fds, (nfds_t)c->nfds, 0) > 0) {
-        for (gint i = 0; i < c->nfds; i++)
-            if (c->fds[i].fd == c->wakeup_fd && c->fds[i].revents)
-                woken = TRUE; /* sources came or went: maybe a reused descriptor */
-    }
+        if (c->fds[i].fd == c->wakeup_fd && c->fds[i].revents)
+            woken = TRUE; /* sources came or went: maybe a reused descriptor */
     g_main_context_check(c->ctx, c->max_prio, c->fds, c->nfds);
     g_main_context_dispatch(c->ctx);
     if (!c->dead)
@@ -184,8 +217,6 @@ static void child_iterate(ChorusCtxMux *m, ChorusCtxChild *c, gboolean io)
 
 static void child_free(ChorusCtxChild *c)
 {
-    if (c->epfd >= 0)
-        close(c->epfd);
     g_main_context_release(c->ctx);
     g_main_context_unref(c->ctx);
     g_free(c->fds);
@@ -208,7 +239,8 @@ static void child_stop(ChorusCtxChild *c)
         return;
     }
     c->dead = TRUE;
-    epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->epfd, NULL);
+    for (gint i = 0; i < c->nreg; i++)
+        child_epoll_del(m, c, c->reg[i].fd);
     if (c->deadline == m->min_deadline)
         m->min_dirty = TRUE;
     if (m->dispatching) {
@@ -259,7 +291,7 @@ static gboolean mux_prepare(GSource *source, gint *timeout)
 static gboolean mux_check(GSource *source)
 {
     ChorusCtxMux *m = (ChorusCtxMux *)source;
-    if (m->dispatching) /* a nested loop on the parent: the outer dispatch goes on */
+    if (m->dispatching) /* a nested loop on the parent: see mux_dispatch */
         return FALSE;
     if (g_source_query_unix_fd(source, m->tag) & G_IO_IN)
         return TRUE;
@@ -278,17 +310,49 @@ static void mux_run_due(ChorusCtxMux *m)
     }
 }
 
+static void child_add_revents(ChorusCtxChild *c, int fd, uint32_t events, ChorusCtxChild **ready,
+                              int *nready)
+{
+    if (!c->pending) {
+        c->pending = TRUE;
+        child_clear_revents(c);
+        ready[(*nready)++] = c;
+    }
+    for (gint i = 0; i < c->nfds; i++) /* a handful: sockets and the wakeup descriptor */
+        if (c->fds[i].fd == fd) {
+            /* EPOLLIN, PRI, OUT, ERR and HUP have G_IO_IN, PRI, OUT, ERR, HUP's values. */
+            c->fds[i].revents |=
+                (gushort)(events & (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP));
+            break;
+        }
+}
+
 static gboolean mux_dispatch(GSource *source, GSourceFunc cb, gpointer data)
 {
     ChorusCtxMux *m = (ChorusCtxMux *)source;
     struct epoll_event ev[MUX_EVENTS];
 
+    ChorusCtxChild *ready[MUX_EVENTS];
+    int nready = 0;
+
+    /* A nested loop on the parent (from a child's callback) lands here again: GLib
+     * dispatches a source whose descriptor is ready whatever check says. The outer
+     * dispatch goes on once the nested loop returns; until then the mux stays ready, so
+     * a nested loop spins (Chorus runs none on a worker's context). */
+    if (m->dispatching)
+        return G_SOURCE_CONTINUE;
     m->dispatching = TRUE;
     int n = epoll_wait(m->epfd, ev, MUX_EVENTS, 0);
-    for (int i = 0; i < n; i++) {
-        ChorusCtxChild *c = ev[i].data.ptr;
-        if (!c->dead)
-            child_iterate(m, c, TRUE);
+    for (int i = 0; i < n; i++) { /* revents into each child's query, once per child */
+        int fd = (int)ev[i].data.u64;
+        ChorusCtxChild *c = (guint)fd < m->owner_len ? m->owner[fd] : NULL;
+        if (c && !c->dead)
+            child_add_revents(c, fd, ev[i].events, ready, &nready);
+    }
+    for (int i = 0; i < nready; i++) {
+        ready[i]->pending = FALSE;
+        if (!ready[i]->dead)
+            child_iterate(m, ready[i], TRUE);
     }
     mux_run_due(m);
     m->dispatching = FALSE;
@@ -318,6 +382,7 @@ static void mux_finalize(GSource *source)
         ((ChorusCtxChild *)m->children->pdata[i])->mux = NULL;
     g_ptr_array_unref(m->children);
     g_ptr_array_unref(m->dead);
+    g_free(m->owner);
     close(m->epfd);
 }
 
@@ -367,21 +432,14 @@ ChorusCtxChild *chorus_ctx_mux_child_new(GMainContext *parent)
 {
     g_return_val_if_fail(parent != NULL, NULL);
     ChorusCtxMux *m = mux_for(parent, TRUE);
-    int epfd = m ? epoll_create1(EPOLL_CLOEXEC) : -1;
-    if (epfd < 0)
+    if (!m)
         return NULL;
     ChorusCtxChild *c = g_new0(ChorusCtxChild, 1);
     c->ref = 1;
     c->mux = m;
-    c->epfd = epfd;
     c->deadline = NO_DEADLINE;
     c->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
     g_main_context_acquire(c->ctx); /* a fresh context: always succeeds */
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, epfd, &ev) != 0) {
-        child_free(c);
-        return NULL;
-    }
     c->index = m->children->len;
     g_ptr_array_add(m->children, c);
     child_prepare(m, c, TRUE); /* an empty context polls its wakeup descriptor alone */

@@ -8,13 +8,13 @@
  * source for all children: one epoll descriptor in its poll set, one earliest deadline.
  * A child is iterated (GLib's own prepare, query, check and dispatch, so every kind of
  * source works as usual) only when one of its descriptors is ready or its next timeout
- * is due; each child's descriptors live in an epoll set of its own, registered in the
- * mux's epoll set.
+ * is due; every child's descriptors are in the mux's one epoll set, and the events epoll
+ * returns are the revents the child's check gets (no poll of its own).
  *
  * Children are created with G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, so a source attached
  * or re-armed in a child (from any thread) signals the child's wakeup descriptor, which
- * is in its epoll set: the mux sees the change and recomputes the child's descriptors and
- * timeout.
+ * is in the epoll set: the mux sees the change and recomputes the child's descriptors
+ * and timeout.
  *
  * Threading: a mux belongs to the thread that iterates its parent context; every call
  * below is made on that thread (chorus_ctx_mux_child_new acquires the child context for

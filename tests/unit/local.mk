@@ -45,3 +45,10 @@ TESTS += tests/unit/test_worker
 tests_unit_test_worker_SOURCES = tests/unit/test_worker.c
 tests_unit_test_worker_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_worker_LDADD = $(TEST_CORE_LDADD)
+
+# Child main contexts driven through epoll (src/util/ctxmux.c).
+check_PROGRAMS += tests/unit/test_ctxmux
+TESTS += tests/unit/test_ctxmux
+tests_unit_test_ctxmux_SOURCES = tests/unit/test_ctxmux.c
+tests_unit_test_ctxmux_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ctxmux_LDADD = $(TEST_CORE_LDADD)

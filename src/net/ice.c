@@ -8,15 +8,9 @@
  * and ice_leave(): a free requested while depth > 0 only detaches, and the outermost
  * ice_leave() finishes it (returning FALSE so the caller touches nothing more).
  *
- * Direct send path (see chorus_ice_send in ice.h): a cache of the selected UDP pair (a
- * reference on libnice's GSocket, its fd, the remote sockaddr). It is filled only while
- * our state is CONNECTED and libnice's component is CONNECTED/READY, from the current
- * selected pair (ice_direct_refresh), and emptied (ice_direct_clear) on every other
- * component state, on FAILED, restart and free. libnice owns the socket and closes it
- * (stream removal, agent finalization, close_async); our reference keeps only the GObject
- * alive, so a send also checks g_socket_is_closed() before touching the fd: a closed (and
- * possibly reused) descriptor is never written to. */
-#include "net/ice.h"
+ * The direct path (sending and receiving on the selected pair's socket without libnice)
+ * is in ice_direct.c. */
+#include "net/ice_priv.h"
 
 #include "net/gsource.h"
 #include "net/udp_batch.h"
@@ -37,78 +31,12 @@
 #include "util/log.h"
 
 #define TAG                 "ice"
-#define ICE_COMPONENT       1
 #define ICE_DEFAULT_TIMEOUT 30   /* seconds, when cfg->timeout_s is 0 */
 #define ICE_MAX_QUEUED      64   /* remote candidates waiting for credentials */
 #define ICE_MAX_CANDIDATE   1024 /* characters of one remote candidate line */
 #define ICE_REASON_FAILED   "ICE failed"
 #define ICE_REASON_CONSENT  "ICE consent lost"
 #define ICE_REASON_TIMEOUT  "ICE timeout"
-
-enum { ICE_SERVER_STUN, ICE_SERVER_TURN, ICE_SERVERS };
-
-typedef struct ChorusIceResolve ChorusIceResolve;
-
-struct ChorusIce {
-    GMainContext *ctx;       /* the caller's (a worker's): our timers and callbacks */
-    GMainContext *agent_ctx; /* libnice's: the child's context, or ctx without a mux */
-    ChorusCtxChild *child;   /* our reference; NULL: the agent runs on ctx itself */
-    NiceAgent *agent;
-    guint stream_id;
-    ChorusIceCallbacks cb;
-    void *user;
-
-    /* Copy of the configuration. */
-    char **interfaces;
-    gboolean loopback, ipv6, tcp;
-    guint port_min, port_max;
-    char *server_host[ICE_SERVERS]; /* as configured (name or address) */
-    char *server_ip[ICE_SERVERS];   /* resolved address, NULL until known */
-    guint server_port[ICE_SERVERS];
-    NiceRelayType turn_type;
-    char *turn_user, *turn_password;
-    guint timeout_s;
-    gboolean controlling;
-
-    char *local_ufrag, *local_pwd;
-    ChorusIceState state;
-    gint64 last_rx_us;     /* monotonic time of the last datagram (or of CONNECTED) */
-    gboolean remote_creds; /* remote credentials set: candidates may be applied */
-    gboolean remote_done;  /* end-of-candidates seen before the credentials */
-    GPtrArray *queued;     /* NiceCandidate *: waiting for remote credentials */
-    gboolean gather_started, gathering_done;
-    ChorusIceResolve *resolve[ICE_SERVERS];
-    guint resolving;   /* lookups still running before gathering starts */
-    guint source_mark; /* ctx's source ids after this one are (maybe) the agent's */
-
-    GSource *timer;           /* checking / reconnection watchdog */
-    const char *timer_reason; /* reason reported when the watchdog fires */
-
-    /* Direct send path: see the top of this file. */
-    gboolean direct_enabled;
-    NiceComponentState nice_state; /* libnice's component state, as last signalled */
-    GSocket *direct_sock;          /* our reference on libnice's socket; NULL: fall back */
-    int direct_fd;
-    socklen_t direct_addr_len;
-    union {
-        struct sockaddr sa;
-        struct sockaddr_in in4;
-        struct sockaddr_in6 in6;
-        struct sockaddr_storage ss;
-    } direct_addr; /* the selected remote candidate's address */
-    guint64 direct_sends, fallback_sends;
-
-    guint depth;           /* user callbacks (or libnice calls) in progress */
-    gboolean closing;      /* chorus_ice_free was called: no more callbacks */
-    gboolean free_pending; /* free once depth drops to 0 */
-};
-
-/* One asynchronous STUN/TURN host lookup; outlives the ChorusIce if it is freed first. */
-struct ChorusIceResolve {
-    ChorusIce *ice; /* NULL once the ChorusIce is gone */
-    int which;
-    GCancellable *cancel;
-};
 
 GQuark chorus_ice_error_quark(void)
 {
@@ -118,126 +46,6 @@ GQuark chorus_ice_error_quark(void)
 static const char *const state_names[] = {"new", "checking", "connected", "failed", "closed"};
 
 static void ice_destroy(ChorusIce *ice, gboolean in_emission);
-
-/* ---- direct send path ------------------------------------------------------------- */
-
-/* CHORUS_ICE_DIRECT=0 in the environment turns the direct path off for every agent;
- * CHORUS_ICE_MUX=0 runs every agent on the caller's context itself (no ctxmux child). */
-static gboolean direct_default_enabled = TRUE, mux_default_enabled = TRUE;
-
-static void ice_env_defaults_init(void)
-{
-    const char *v = g_getenv("CHORUS_ICE_DIRECT");
-    direct_default_enabled = !(v && strcmp(v, "0") == 0);
-    v = g_getenv("CHORUS_ICE_MUX");
-    mux_default_enabled = !(v && strcmp(v, "0") == 0);
-}
-
-/* pthread_once rather than g_once: ThreadSanitizer sees its ordering. */
-static pthread_once_t env_once = PTHREAD_ONCE_INIT;
-
-static gboolean ice_direct_default(void)
-{
-    pthread_once(&env_once, ice_env_defaults_init);
-    return direct_default_enabled;
-}
-
-static gboolean ice_mux_default(void)
-{
-    pthread_once(&env_once, ice_env_defaults_init);
-    return mux_default_enabled;
-}
-
-/* Forgets the cached socket: sends go through libnice until the next refresh. */
-static void ice_direct_clear(ChorusIce *ice)
-{
-    if (ice->direct_sock) {
-        /* Datagrams queued for this socket leave before libnice may close it (and the
-         * descriptor's number go to another socket). */
-        chorus_udp_batch_flush();
-        g_object_unref(ice->direct_sock); /* libnice's own reference keeps it open */
-        ice->direct_sock = NULL;
-    }
-    ice->direct_fd = -1;
-}
-
-static gboolean ice_nice_connected(NiceComponentState s)
-{
-    return s == NICE_COMPONENT_STATE_CONNECTED || s == NICE_COMPONENT_STATE_READY;
-}
-
-/* TRUE if sock is bound to the local candidate's base address. It is not for a
- * peer-reflexive candidate learnt through a TURN relay: libnice gives that candidate the
- * relay's NiceSocket (its base_addr is the relayed address), whose GSocket is the plain
- * UDP socket towards the TURN server, and nice_agent_get_selected_socket returns it since
- * the candidate's type is not "relayed"; data must be wrapped by libnice there. */
-static gboolean ice_socket_is_base(GSocket *sock, const NiceCandidate *l)
-{
-    GSocketAddress *ga = g_socket_get_local_address(sock, NULL);
-    struct sockaddr_storage ss;
-    NiceAddress local;
-    gboolean ok = FALSE;
-
-    if (ga && g_socket_address_to_native(ga, &ss, sizeof ss, NULL)) {
-        nice_address_init(&local);
-        nice_address_set_from_sockaddr(&local, (const struct sockaddr *)&ss);
-        ok = nice_address_equal(&local, &l->base_addr);
-    }
-    if (ga)
-        g_object_unref(ga);
-    return ok;
-}
-
-/* GLib blocks a source while it dispatches and unblocks it afterwards, and unblocking a
- * source that polls file descriptors signals the context's wakeup fd: every dispatch of
- * a socket source costs the worker one more loop iteration (a poll over every fd and a
- * walk over every source). libnice's socket callbacks never iterate the context again, so
- * once the pair is chosen the agent's socket sources (the ids above the mark taken when
- * it was created) are marked can-recurse, which skips the block and unblock. */
-static void ice_socket_recursable(GSource *src, gpointer user)
-{
-    if (chorus_gsource_is_socket(src) && !g_source_get_can_recurse(src))
-        g_source_set_can_recurse(src, TRUE);
-}
-
-/* Re-reads the selected pair: caches libnice's socket and the remote address when the
- * pair is plain UDP from a host, server- or peer-reflexive candidate whose base is that
- * socket (a relayed or TCP pair needs libnice's framing); leaves the cache empty
- * otherwise. The getters used here emit no signal, so no callback runs meanwhile. */
-static void ice_direct_refresh(ChorusIce *ice)
-{
-    NiceCandidate *l = NULL, *r = NULL;
-
-    ice_direct_clear(ice);
-    if (!ice->direct_enabled || ice->closing || !ice->agent || ice->state != CHORUS_ICE_CONNECTED ||
-        !ice_nice_connected(ice->nice_state))
-        return;
-    if (!nice_agent_get_selected_pair(ice->agent, ice->stream_id, ICE_COMPONENT, &l, &r) || !l ||
-        !r || l->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
-        l->type == NICE_CANDIDATE_TYPE_RELAYED)
-        return;
-    int family = nice_address_ip_version(&r->addr) == 6 ? AF_INET6 : AF_INET;
-    memset(&ice->direct_addr, 0, sizeof ice->direct_addr);
-    nice_address_copy_to_sockaddr(&r->addr, &ice->direct_addr.sa);
-    if (ice->direct_addr.sa.sa_family != family)
-        return;
-    GSocket *sock = nice_agent_get_selected_socket(ice->agent, ice->stream_id, ICE_COMPONENT);
-    if (!sock)
-        return; /* relayed or TCP after all, or no socket: libnice sends */
-    int fd = g_socket_get_fd(sock);
-    if (fd < 0 || g_socket_is_closed(sock) ||
-        (family == AF_INET ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6) !=
-            g_socket_get_family(sock) ||
-        !ice_socket_is_base(sock, l)) {
-        g_object_unref(sock);
-        return;
-    }
-    ice->direct_addr_len =
-        family == AF_INET6 ? sizeof ice->direct_addr.in6 : sizeof ice->direct_addr.in4;
-    ice->direct_sock = sock; /* transfer full: released by ice_direct_clear */
-    chorus_gsource_foreach(ice->agent_ctx, ice->source_mark, ice_socket_recursable, NULL);
-    ice->direct_fd = fd;
-}
 
 /* ---- re-entrancy guard ------------------------------------------------------------ */
 
@@ -471,22 +279,26 @@ static void ice_on_gathering_done(NiceAgent *agent, guint stream_id, gpointer da
     }
 }
 
-static void ice_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
-                        gchar *buf, gpointer data)
+gboolean ice_deliver(ChorusIce *ice, uint8_t *buf, size_t len)
 {
-    ChorusIce *ice = data;
-
     if (ice->closing)
-        return;
+        return TRUE;
     ice->last_rx_us = g_get_monotonic_time(); /* vDSO clock read: no syscall, no lock */
     if (!ice->cb.on_recv)
-        return;
+        return TRUE;
     /* Whatever the callback sends (a room's fan-out) leaves in one system call. */
     chorus_udp_batch_begin();
     ice->depth++;
-    ice->cb.on_recv(ice->user, (uint8_t *)buf, len);
-    ice_leave(ice);
+    ice->cb.on_recv(ice->user, buf, len);
+    gboolean alive = ice_leave(ice);
     chorus_udp_batch_end();
+    return alive;
+}
+
+static void ice_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
+                        gchar *buf, gpointer data)
+{
+    ice_deliver(data, (uint8_t *)buf, len);
 }
 
 /* ---- creation and teardown -------------------------------------------------------- */
@@ -1153,60 +965,9 @@ void chorus_ice_restart(ChorusIce *ice)
     ice_leave(ice);
 }
 
-/* ---- data path -------------------------------------------------------------------- */
-
-int chorus_ice_send(ChorusIce *ice, const uint8_t *buf, size_t len)
-{
-    if (G_UNLIKELY(!ice || ice->state != CHORUS_ICE_CONNECTED || len > G_MAXINT))
-        return -1;
-    if (G_LIKELY(ice->direct_sock != NULL)) {
-        if (G_LIKELY(!g_socket_is_closed(ice->direct_sock))) {
-            /* Queued when a batch is open (inside ice_on_recv), else sent at once. */
-            if (G_UNLIKELY(chorus_udp_batch_send(ice->direct_fd, buf, len, &ice->direct_addr.sa,
-                                                 ice->direct_addr_len) < 0))
-                return -1; /* errno from sendto; EAGAIN: buffer full, dropped */
-            ice->direct_sends++;
-            return (int)len;
-        }
-        ice_direct_clear(ice); /* libnice closed it: never touch that fd again */
-    }
-    gint n =
-        nice_agent_send(ice->agent, ice->stream_id, ICE_COMPONENT, (guint)len, (const gchar *)buf);
-    if (n < 0)
-        return -1;
-    ice->fallback_sends++;
-    return n;
-}
-
-void chorus_ice_set_direct_send(ChorusIce *ice, gboolean enabled)
-{
-    g_return_if_fail(ice != NULL);
-    ice->direct_enabled = enabled;
-    if (enabled)
-        ice_direct_refresh(ice);
-    else
-        ice_direct_clear(ice);
-}
-
-gboolean chorus_ice_direct_active(ChorusIce *ice)
-{
-    return ice && ice->state == CHORUS_ICE_CONNECTED && ice->direct_sock &&
-           !g_socket_is_closed(ice->direct_sock);
-}
-
 GMainContext *chorus_ice_agent_context(ChorusIce *ice)
 {
     return ice->agent_ctx;
-}
-
-guint64 chorus_ice_direct_sends(ChorusIce *ice)
-{
-    return ice ? ice->direct_sends : 0;
-}
-
-guint64 chorus_ice_fallback_sends(ChorusIce *ice)
-{
-    return ice ? ice->fallback_sends : 0;
 }
 
 ChorusIceState chorus_ice_state(ChorusIce *ice)

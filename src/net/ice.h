@@ -151,6 +151,9 @@ gboolean chorus_ice_direct_active(ChorusIce *ice);
 /* Datagrams sent on the direct path / through nice_agent_send since creation. */
 guint64 chorus_ice_direct_sends(ChorusIce *ice);
 guint64 chorus_ice_fallback_sends(ChorusIce *ice);
+/* Datagrams the direct path read itself (media from the selected pair's peer), without
+ * libnice; the rest (STUN, other senders) go through libnice's source. */
+guint64 chorus_ice_fast_recvs(ChorusIce *ice);
 ChorusIceState chorus_ice_state(ChorusIce *ice);
 /* The context libnice runs on (borrowed): a child of the creation context driven by its
  * ctxmux (util/ctxmux.h: one epoll descriptor in the worker's loop for all its agents),

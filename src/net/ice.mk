@@ -1,6 +1,7 @@
 # net/ice: ICE on libnice (owned by the ice work)
-src_net_libchorus_net_a_SOURCES += src/net/ice.c src/net/ice.h src/net/gsource.c \
-	src/net/gsource.h src/net/udp_batch.c src/net/udp_batch.h
+src_net_libchorus_net_a_SOURCES += src/net/ice.c src/net/ice.h src/net/ice_priv.h \
+	src/net/ice_direct.c src/net/gsource.c src/net/gsource.h src/net/udp_batch.c \
+	src/net/udp_batch.h
 
 check_PROGRAMS += tests/unit/test_ice
 TESTS += tests/unit/test_ice

@@ -33,8 +33,11 @@ struct ChorusCtxChild {
     GPollFD *reg; /* what it registered (fd and events), sorted by descriptor */
     gint nreg, regcap;
     gint max_prio;
-    int wakeup_fd;    /* the context's own wakeup descriptor */
-    gint64 deadline;  /* monotonic time of the next timeout, NO_DEADLINE: none */
+    int wakeup_fd;        /* the context's own wakeup descriptor */
+    gint64 deadline;      /* monotonic time of the next timeout, NO_DEADLINE: none */
+    int hook_fd;          /* chorus_ctx_child_set_fd_hook's descriptor */
+    ChorusCtxFdHook hook; /* NULL: none */
+    gpointer hook_user;
     guint index;      /* in mux->children */
     gboolean pending; /* has events in the dispatch under way */
     gboolean dead;    /* stopped during a dispatch: skipped, freed after it */
@@ -251,6 +254,13 @@ static void child_stop(ChorusCtxChild *c)
     child_free(c);
 }
 
+void chorus_ctx_child_set_fd_hook(ChorusCtxChild *c, int fd, ChorusCtxFdHook hook, gpointer user)
+{
+    c->hook_fd = hook ? fd : -1;
+    c->hook = hook;
+    c->hook_user = hook ? user : NULL;
+}
+
 GMainContext *chorus_ctx_child_context(ChorusCtxChild *c)
 {
     return c->ctx;
@@ -346,7 +356,12 @@ static gboolean mux_dispatch(GSource *source, GSourceFunc cb, gpointer data)
     for (int i = 0; i < n; i++) { /* revents into each child's query, once per child */
         int fd = (int)ev[i].data.u64;
         ChorusCtxChild *c = (guint)fd < m->owner_len ? m->owner[fd] : NULL;
-        if (c && !c->dead)
+        if (!c || c->dead)
+            continue;
+        if (c->hook && fd == c->hook_fd && (ev[i].events & EPOLLIN) &&
+            !(ev[i].events & (EPOLLERR | EPOLLHUP)) && c->hook(fd, c->hook_user))
+            continue; /* the fast path took it */
+        if (!c->dead)
             child_add_revents(c, fd, ev[i].events, ready, &nready);
     }
     for (int i = 0; i < nready; i++) {
@@ -438,6 +453,7 @@ ChorusCtxChild *chorus_ctx_mux_child_new(GMainContext *parent)
     c->ref = 1;
     c->mux = m;
     c->deadline = NO_DEADLINE;
+    c->hook_fd = -1;
     c->ctx = g_main_context_new_with_flags(G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING);
     g_main_context_acquire(c->ctx); /* a fresh context: always succeeds */
     c->index = m->children->len;

@@ -43,6 +43,15 @@ ChorusCtxChild *chorus_ctx_child_ref(ChorusCtxChild *c);
  * attached to it then never run again. */
 void chorus_ctx_child_unref(ChorusCtxChild *c);
 
+/* A fast path for one descriptor of the child: when epoll reports fd readable (with no
+ * error or hang-up), hook(fd, user) runs first, on the parent's thread. TRUE: it read
+ * what it wanted and the child's sources need not run for this event (level-triggered:
+ * whatever is left is reported again); FALSE: the event goes to the child's sources as
+ * usual. One hook per child; hook NULL removes it. user is borrowed: remove the hook
+ * before it goes. The hook may unref children, its own included. */
+typedef gboolean (*ChorusCtxFdHook)(int fd, gpointer user);
+void chorus_ctx_child_set_fd_hook(ChorusCtxChild *c, int fd, ChorusCtxFdHook hook, gpointer user);
+
 /* Diagnostics (parent's thread): children driven by parent's mux (0 without a mux), and
  * how many child iterations it ran in total. */
 guint chorus_ctx_mux_children(GMainContext *parent);

@@ -801,6 +801,18 @@ static guint recursable_socket_sources(Fixture *f)
     return n;
 }
 
+/* How many of exchange_datagrams' first n client datagrams look like media (RFC 7983),
+ * which the server's direct path reads itself. */
+static guint64 fast_datagrams(guint n)
+{
+    guint64 fast = 0;
+    for (guint i = 0; i < n; i++) {
+        guint8 b = (guint8)(i * 31u) ^ 0xff; /* exchange_datagrams' first byte */
+        fast += (b >= 20 && b <= 63) || (b >= 128 && b <= 191);
+    }
+    return fast;
+}
+
 /* A connected UDP host pair sends with sendto on libnice's socket, not through
  * nice_agent_send; the data arrives intact both ways; the debug switch forces libnice's
  * path and back. */
@@ -823,12 +835,20 @@ static void test_direct_connected(void)
     exchange_datagrams(&f, 12);
     g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 12);
     g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 0);
+    /* The server read the media-looking datagrams (RFC 7983: first byte 20..63 or
+     * 128..191) from its peer itself and left the others to libnice; all arrived, in
+     * order (exchange_datagrams compares the bytes). */
+    guint64 fast = fast_datagrams(12);
+    g_assert_cmpuint(fast, >, 0);
+    g_assert_cmpuint(fast, <, 12);
+    g_assert_cmpuint(chorus_ice_fast_recvs(f.ice), ==, fast);
 
     chorus_ice_set_direct_send(f.ice, FALSE);
     g_assert_false(chorus_ice_direct_active(f.ice));
     exchange_datagrams(&f, 5);
     g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 12);
     g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 5);
+    g_assert_cmpuint(chorus_ice_fast_recvs(f.ice), ==, fast); /* all through libnice now */
 
     chorus_ice_set_direct_send(f.ice, TRUE);
     g_assert_true(chorus_ice_direct_active(f.ice));

@@ -29,9 +29,11 @@ struct LgShard {
     guint next, in_flight;
     gboolean pump_scheduled;
     /* load */
-    LgParticipant **senders;
+    LgParticipant **senders; /* sorted by next_due_us: they send in this cyclic order */
     guint n_senders;
-    GSource *tick;
+    guint cursor;  /* the sender due next */
+    GSource *tick; /* a timerfd source armed for the next due time (microseconds) */
+    int tick_fd;   /* its timerfd */
     gint64 period_us;
     guint32 samples;
     gboolean counting;

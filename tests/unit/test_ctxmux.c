@@ -530,6 +530,54 @@ static void test_iterations(void)
     g_main_context_unref(parent);
 }
 
+/* ---- a descriptor hook ---------------------------------------------------------------- */
+
+typedef struct {
+    gint calls; /* hook runs */
+    gint taken; /* datagrams the hook read */
+} Hook;
+
+static gboolean hook_fn(int fd, gpointer user)
+{
+    Hook *h = user;
+    int v;
+    h->calls++;
+    if (recv(fd, &v, sizeof v, MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof v || (v & 1))
+        return FALSE; /* odd: the child's source reads it */
+    g_assert_cmpint(recv(fd, &v, sizeof v, MSG_DONTWAIT), ==, (ssize_t)sizeof v);
+    h->taken++;
+    return TRUE;
+}
+
+/* A hook on the child's descriptor sees its readiness first: what it claims never reaches
+ * the child's source, what it leaves does, and without the hook everything does. */
+static void test_fd_hook(void)
+{
+    GMainContext *parent = g_main_context_new();
+    Peer p;
+    Hook h = {0};
+    peer_open(&p, parent, peer_cb);
+    settle(parent);
+    chorus_ctx_child_set_fd_hook(p.child, p.fds[0], hook_fn, &h);
+    peer_send(&p, 2);
+    g_assert_true(spin_parent(parent, &h.taken, 1));
+    settle(parent);
+    g_assert_cmpint(p.calls, ==, 0); /* claimed: the source did not run */
+    peer_send(&p, 3);
+    g_assert_true(spin_parent(parent, &p.got, 1));
+    g_assert_cmpint(p.value, ==, 3);
+    g_assert_cmpint(h.taken, ==, 1);
+    chorus_ctx_child_set_fd_hook(p.child, -1, NULL, NULL);
+    gint hook_calls = h.calls;
+    peer_send(&p, 4);
+    g_assert_true(spin_parent(parent, &p.got, 2));
+    g_assert_cmpint(p.value, ==, 4);
+    g_assert_cmpint(h.calls, ==, hook_calls); /* removed: not called again */
+    assert_quiet(parent);
+    peer_close(&p);
+    g_main_context_unref(parent);
+}
+
 /* ---- a nested loop on the parent --------------------------------------------------- */
 
 static gboolean nested_cb(gint fd, GIOCondition cond, gpointer data)
@@ -631,6 +679,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ctxmux/fd-to-other-child", test_fd_to_other_child);
     g_test_add_func("/ctxmux/iterations", test_iterations);
     g_test_add_func("/ctxmux/parent-finalized-first", test_parent_finalized_first);
+    g_test_add_func("/ctxmux/fd-hook", test_fd_hook);
     g_test_add_func("/ctxmux/nested-parent-loop", test_nested_parent_loop);
     return g_test_run();
 }

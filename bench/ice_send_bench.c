@@ -1,6 +1,7 @@
-/* Micro-benchmark: nanoseconds per chorus_ice_send on connected loopback pairs, the
- * direct path (sendto on libnice's socket) against nice_agent_send (the fallback path,
- * forced with chorus_ice_set_direct_send(ice, FALSE)).
+/* Micro-benchmark: nanoseconds per chorus_ice_send on connected loopback pairs, three
+ * ways: the direct path (sendto on libnice's socket), the direct path inside a UDP batch
+ * (each burst one io_uring submission, net/udp_batch.h, as a room's fan-out is sent) and
+ * nice_agent_send (the fallback path, forced with chorus_ice_set_direct_send(ice, FALSE)).
  *
  * PAIRS pairs of ChorusIce agents (one controlled, the server's role, which sends; one
  * controlling, which receives) on one GMainContext connect over 127.0.0.1. Datagram i goes
@@ -26,6 +27,7 @@
 #include <time.h>
 
 #include "net/ice.h"
+#include "net/udp_batch.h"
 #include "util/log.h"
 
 typedef struct Pair Pair;
@@ -145,10 +147,13 @@ typedef struct {
     double wall_ns, cpu_ns; /* per send */
 } Result;
 
+enum { MODE_DIRECT, MODE_BATCH, MODE_LIBNICE, N_MODES };
+static const char *const mode_names[] = {"direct sendto", "direct io_uring", "nice_agent_send"};
+
 /* Sends count datagrams in bursts; times only the bursts. */
-static Result run(Bench *b, gboolean direct, guint count, guint burst, const uint8_t *buf,
-                  size_t size)
+static Result run(Bench *b, int mode, guint count, guint burst, const uint8_t *buf, size_t size)
 {
+    gboolean direct = mode != MODE_LIBNICE;
     gint64 wall = 0, cpu = 0;
     guint64 sent = b->rx;
     guint next = 0;
@@ -164,6 +169,8 @@ static Result run(Bench *b, gboolean direct, guint count, guint burst, const uin
     for (guint done = 0; done < count; done += burst) {
         guint n = MIN(burst, count - done);
         gint64 w0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+        if (mode == MODE_BATCH)
+            chorus_udp_batch_begin();
         for (guint i = 0; i < n; i++) {
             ChorusIce *ice = b->pairs[next].end[0].ice;
             next = next + 1 == b->n ? 0 : next + 1;
@@ -172,6 +179,8 @@ static Result run(Bench *b, gboolean direct, guint count, guint burst, const uin
                 exit(1);
             }
         }
+        if (mode == MODE_BATCH)
+            chorus_udp_batch_end(); /* the burst leaves here: timed */
         cpu += now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
         wall += now_ns(CLOCK_MONOTONIC) - w0;
         sent += n;
@@ -232,19 +241,19 @@ int main(int argc, char **argv)
 
     uint8_t *buf = g_malloc(size);
     for (guint i = 0; i < size; i++)
-        buf[i] = (uint8_t)(0x80 + i);                   /* RTP-looking first byte */
-    run(&b, TRUE, MIN(count, 2000u), burst, buf, size); /* warm-up */
-    run(&b, FALSE, MIN(count, 2000u), burst, buf, size);
+        buf[i] = (uint8_t)(0x80 + i); /* RTP-looking first byte */
+    for (int m = 0; m < N_MODES; m++) /* warm-up */
+        run(&b, m, MIN(count, 2000u), burst, buf, size);
 
-    double *wall[2], *cpu[2]; /* [0]: direct, [1]: nice_agent_send */
-    for (int m = 0; m < 2; m++) {
+    double *wall[N_MODES], *cpu[N_MODES];
+    for (int m = 0; m < N_MODES; m++) {
         wall[m] = g_new(double, rounds);
         cpu[m] = g_new(double, rounds);
     }
     for (guint r = 0; r < rounds; r++) {
-        for (int k = 0; k < 2; k++) {
-            int m = (int)((r + (guint)k) % 2); /* alternate which path goes first */
-            Result res = run(&b, m == 0, count, burst, buf, size);
+        for (int k = 0; k < N_MODES; k++) {
+            int m = (int)((r + (guint)k) % N_MODES); /* rotate which path goes first */
+            Result res = run(&b, m, count, burst, buf, size);
             wall[m][r] = res.wall_ns;
             cpu[m][r] = res.cpu_ns;
         }
@@ -254,20 +263,26 @@ int main(int argc, char **argv)
            rounds, count, size, pairs, burst);
     printf("%-16s %12s %12s %12s %12s\n", "path", "wall-median", "wall-best", "cpu-median",
            "cpu-best");
-    double med[2];
-    for (int m = 0; m < 2; m++) {
+    double med[N_MODES];
+    for (int m = 0; m < N_MODES; m++) {
         double wbest, cbest;
         med[m] = median(cpu[m], rounds); /* sorts: best is [0] */
         cbest = cpu[m][0];
         double wmed = median(wall[m], rounds);
         wbest = wall[m][0];
-        printf("%-16s %9.0f ns %9.0f ns %9.0f ns %9.0f ns\n",
-               m == 0 ? "direct sendto" : "nice_agent_send", wmed, wbest, med[m], cbest);
+        printf("%-16s %9.0f ns %9.0f ns %9.0f ns %9.0f ns\n", mode_names[m], wmed, wbest, med[m],
+               cbest);
         g_free(wall[m]);
         g_free(cpu[m]);
     }
-    printf("saved per send (cpu, median): %.0f ns (%.0f %%)\n", med[1] - med[0],
-           100.0 * (med[1] - med[0]) / med[1]);
+    printf("direct sendto vs nice_agent_send (cpu, median): %.0f ns less (%.0f %%)\n",
+           med[MODE_LIBNICE] - med[MODE_DIRECT],
+           100.0 * (med[MODE_LIBNICE] - med[MODE_DIRECT]) / med[MODE_LIBNICE]);
+    printf("io_uring batch vs direct sendto (cpu, median): %.0f ns less (%.0f %%); "
+           "%" G_GUINT64_FORMAT " submissions for %" G_GUINT64_FORMAT " datagrams\n",
+           med[MODE_DIRECT] - med[MODE_BATCH],
+           100.0 * (med[MODE_DIRECT] - med[MODE_BATCH]) / med[MODE_DIRECT],
+           chorus_udp_batch_submits(), chorus_udp_batch_sent());
     guint64 direct = 0, fallback = 0;
     for (guint p = 0; p < pairs; p++) {
         direct += chorus_ice_direct_sends(b.pairs[p].end[0].ice);

@@ -136,11 +136,13 @@ void chorus_ice_restart(ChorusIce *ice);
  * chorus_ice_restart and on chorus_ice_free; a closed GSocket is never written to (libnice
  * owns and closes the socket; Chorus never does). Otherwise (relay, TCP, no socket, cache
  * cleared) the datagram goes through nice_agent_send. STUN (checks, consent freshness,
- * keepalives) and reception stay with libnice.
+ * keepalives) stays with libnice; media from the selected peer is read by the direct
+ * path too (chorus_ice_fast_recvs).
  *
- * No batched variant (sendmmsg): sendmmsg batches datagrams on one socket, and each
- * PeerConnection has its own libnice socket; a room's fan-out sends one packet to each
- * of many PeerConnections (one datagram per socket), so no caller has a batch to give. */
+ * Batching: inside on_recv (and wherever the thread has a net/udp_batch.h batch open) a
+ * direct-path datagram is queued and the whole batch leaves in one io_uring submission
+ * when the callback returns: a room's fan-out of one incoming packet (one datagram to
+ * each of many sockets, which sendmmsg cannot batch) is one system call. */
 int chorus_ice_send(ChorusIce *ice, const uint8_t *buf, size_t len);
 /* Allows (the default) or forbids the direct path for this agent; forbidden, every
  * datagram goes through nice_agent_send (diagnostics, tests, benchmarks). The process-wide

@@ -331,7 +331,7 @@ typedef struct TickGroup {
     ChorusWorker *w;
     guint interval_ms;
     guint phases;       /* interval_ms / TICK_PHASE_MS, 1 .. TICK_MAX_PHASES */
-    guint next_phase;   /* the phase the next run serves */
+    gint64 last_slot;   /* the phase slot (time / phase length) the last run served */
     guint assign;       /* phase of the next tick added (round robin) */
     gint64 deadline_us; /* monotonic time of the next run */
     GSource *source;    /* attached to w->context while the group has ticks */
@@ -345,10 +345,15 @@ typedef struct {
     TickGroup *group;
 } TickSource;
 
+static gint64 tick_period(const TickGroup *g)
+{
+    return (gint64)g->interval_ms * 1000 / g->phases;
+}
+
 /* The next multiple of the phase's length after now (interval 0: now, every iteration). */
 static gint64 tick_next_deadline(const TickGroup *g, gint64 now)
 {
-    gint64 period = (gint64)g->interval_ms * 1000 / g->phases;
+    gint64 period = tick_period(g);
     return period == 0 ? now : (now / period + 1) * period;
 }
 
@@ -408,15 +413,23 @@ static void tick_group_compact(TickGroup *g)
 static gboolean tick_source_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 {
     TickGroup *g = ((TickSource *)src)->group;
-    g->deadline_us = tick_next_deadline(g, g_source_get_time(src));
-    guint phase = g->next_phase;
-    g->next_phase = (phase + 1) % g->phases;
+    gint64 now = g_source_get_time(src), period = tick_period(g);
+    /* The phases follow the clock: a run that comes late also serves the phases whose
+     * slots it missed (each tick at most once), so a busy worker does not stretch the
+     * interval. */
+    gint64 slot = period ? now / period : 0;
+    gint64 runs = period ? MIN(slot - g->last_slot, (gint64)g->phases) : 1;
+    g->last_slot = slot;
+    g->deadline_us = tick_next_deadline(g, now);
     g->running = TRUE;
     guint n = g->ticks->len; /* ticks added by a tick run from the next deadline on */
-    for (guint i = 0; i < n; i++) {
-        ChorusTick *t = g_ptr_array_index(g->ticks, i);
-        if (t->phase == phase && !t->removed && !t->fn(t->data))
-            t->removed = TRUE;
+    for (gint64 k = slot - runs + 1; k <= slot; k++) {
+        guint phase = (guint)(k % g->phases);
+        for (guint i = 0; i < n; i++) {
+            ChorusTick *t = g_ptr_array_index(g->ticks, i);
+            if (t->phase == phase && !t->removed && !t->fn(t->data))
+                t->removed = TRUE;
+        }
     }
     g->running = FALSE;
     tick_group_compact(g);
@@ -447,7 +460,9 @@ static TickGroup *tick_group_get(ChorusWorker *w, guint interval_ms)
     g->interval_ms = interval_ms;
     g->phases = CLAMP(interval_ms / TICK_PHASE_MS, 1, TICK_MAX_PHASES);
     g->ticks = g_ptr_array_new();
-    g->deadline_us = tick_next_deadline(g, g_get_monotonic_time());
+    gint64 now = g_get_monotonic_time();
+    g->last_slot = tick_period(g) ? now / tick_period(g) : 0;
+    g->deadline_us = tick_next_deadline(g, now);
     g->source = g_source_new(&tick_source_funcs, sizeof(TickSource));
     ((TickSource *)g->source)->group = g;
     g_source_set_name(g->source, "chorus-tick");

@@ -169,7 +169,9 @@ int chorus_ice_send(ChorusIce *ice, const uint8_t *buf, size_t len)
             ice->direct_sends++;
             return (int)len;
         }
-        ice_direct_clear(ice); /* libnice closed it: never touch that fd again */
+        /* libnice closed it: never touch that fd again, not even with what is queued. */
+        chorus_udp_batch_forget(ice->direct_fd);
+        ice_direct_clear(ice);
     }
     gint n =
         nice_agent_send(ice->agent, ice->stream_id, ICE_COMPONENT, (guint)len, (const gchar *)buf);
@@ -235,6 +237,8 @@ static gboolean ice_fast_recv(int fd, gpointer user)
     static __thread uint8_t buf[ICE_FAST_MAXLEN];
     ChorusIce *ice = user;
 
+    if (!ice->direct_sock || g_socket_is_closed(ice->direct_sock))
+        return FALSE; /* libnice closed it (the number may be another socket's now) */
     for (int i = 0; i < ICE_FAST_BURST; i++) {
         struct sockaddr_storage from;
         socklen_t fromlen = sizeof from;

@@ -314,13 +314,17 @@ static int receive_cb(struct socket *sock, union sctp_sockstore addr, void *data
  * usrsctp is initialised with usrsctp_init_nothreads: its clock only advances when
  * somebody calls usrsctp_handle_timers. This thread (started by global init, joined by
  * global cleanup) does so every TIMER_TICK_MS with the time really elapsed (monotonic),
- * but only while at least one ChorusSctp exists; otherwise it sleeps on timer_cond
- * without a timeout, so an idle server has no periodic wakeup. Expired usrsctp timers
+ * but only while at least one ChorusSctp exists (and TIMER_GRACE_MS after the last one
+ * went, for usrsctp to free what it closed); otherwise it sleeps on timer_cond without a
+ * timeout, so an idle server has no periodic wakeup. Expired usrsctp timers
  * (retransmissions, delayed SACKs, heartbeats, socket reaping) run on this thread, and
  * so do the conn_output()/receive_cb() calls they make: those only enqueue and
  * schedule, as for any foreign thread. Nothing else runs here. */
 
 #define TIMER_TICK_MS 10
+#define TIMER_GRACE_MS                                                                             \
+    1000 /* ticks go on this long after the last association: usrsctp                              \
+          * frees closed sockets and associations from its timers */
 
 static ChorusMutex timer_lock = CHORUS_MUTEX_INIT; /* the timer_* state below */
 static ChorusCond timer_cond = PTHREAD_COND_INITIALIZER;
@@ -328,6 +332,7 @@ static pthread_t timer_thread;
 static bool timer_started;    /* the thread exists (global init .. cleanup) */
 static bool timer_stop;       /* asks it to exit */
 static unsigned timer_assocs; /* live ChorusSctp objects */
+static gint64 timer_idle_us;  /* monotonic time timer_assocs last dropped to 0 */
 static bool timer_ticking;    /* not parked on timer_cond */
 static uint64_t timer_ticks;  /* usrsctp_handle_timers rounds, for tests */
 
@@ -337,7 +342,8 @@ static void *timer_main(void *arg)
     gint64 last = 0; /* monotonic time (us) usrsctp's clock has been advanced to */
     chorus_mutex_lock(&timer_lock);
     while (!timer_stop) {
-        if (timer_assocs == 0) {
+        if (timer_assocs == 0 &&
+            (!timer_ticking || g_get_monotonic_time() - timer_idle_us >= TIMER_GRACE_MS * 1000)) {
             timer_ticking = false;
             chorus_cond_wait(&timer_cond, &timer_lock);
             continue;
@@ -396,10 +402,12 @@ static void timer_join(void)
 static void timer_count(int delta)
 {
     chorus_mutex_lock(&timer_lock);
-    if (delta < 0)
-        timer_assocs--;
-    else if (timer_assocs++ == 0)
+    if (delta < 0) {
+        if (--timer_assocs == 0)
+            timer_idle_us = g_get_monotonic_time(); /* the grace starts */
+    } else if (timer_assocs++ == 0) {
         chorus_cond_signal(&timer_cond);
+    }
     chorus_mutex_unlock(&timer_lock);
 }
 

@@ -16,8 +16,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define BATCH_SLOTS 64   /* datagrams per submission; a full ring is flushed at once */
-#define SLOT_BYTES  1500 /* larger datagrams are sent at once (after a flush) */
+#define BATCH_SLOTS       64   /* datagrams per submission; a full ring is flushed at once */
+#define SLOT_BYTES        1500 /* larger datagrams are sent at once (after a flush) */
+#define BATCH_MAX_RETRIES 1000 /* io_uring_enter calls per flush before giving up the ring */
 
 typedef struct {
     struct msghdr mh;
@@ -33,8 +34,9 @@ typedef struct {
     struct io_uring_cqe *cqes;
     void *ring_map, *sqe_map;
     size_t ring_len, sqe_len;
-    int depth;  /* nested begin calls */
-    unsigned n; /* queued datagrams */
+    int depth;          /* nested begin calls */
+    unsigned n;         /* queued datagrams */
+    unsigned forgotten; /* of those, turned into no-ops by chorus_udp_batch_forget */
     Slot *slots;
 } Batch;
 
@@ -158,7 +160,8 @@ static void submit_all(Batch *b)
         int r = (int)syscall(__NR_io_uring_enter, b->ring_fd, left, want, IORING_ENTER_GETEVENTS,
                              NULL, 0);
         calls++;
-        if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EBUSY) {
+        gboolean transient = r < 0 && (errno == EINTR || errno == EAGAIN || errno == EBUSY);
+        if (r < 0 && (!transient || calls > BATCH_MAX_RETRIES)) {
             /* Broken ring (should not happen): give up on it for this thread. The
              * unsubmitted entries are dropped, as a full socket buffer would. */
             __atomic_fetch_add(&stat_errors, left + failed, __ATOMIC_RELAXED);
@@ -175,7 +178,7 @@ static void submit_all(Batch *b)
     }
     if (failed)
         __atomic_fetch_add(&stat_errors, failed, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&stat_sent, b->n - failed, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&stat_sent, b->n - failed - b->forgotten, __ATOMIC_RELAXED);
     __atomic_fetch_add(&stat_submits, calls, __ATOMIC_RELAXED);
 }
 
@@ -186,6 +189,26 @@ void chorus_udp_batch_flush(void)
         return;
     submit_all(b);
     b->n = 0;
+    b->forgotten = 0;
+}
+
+void chorus_udp_batch_forget(int fd)
+{
+    Batch *b = thread_batch;
+    if (!b || b->n == 0 || b->ring_fd < 0)
+        return;
+    unsigned tail = *b->sq_tail;
+    for (unsigned i = 0; i < b->n; i++) { /* the last n entries, not yet submitted */
+        struct io_uring_sqe *e = &b->sqes[(tail - b->n + i) & *b->sq_mask];
+        if (e->opcode == IORING_OP_SENDMSG && e->fd == fd) {
+            uint64_t user_data = e->user_data;
+            memset(e, 0, sizeof *e); /* a NOP with no flags: it completes with 0 */
+            e->opcode = IORING_OP_NOP;
+            e->user_data = user_data;
+            b->forgotten++;
+            __atomic_fetch_add(&stat_errors, 1, __ATOMIC_RELAXED);
+        }
+    }
 }
 
 void chorus_udp_batch_begin(void)

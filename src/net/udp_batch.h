@@ -30,6 +30,10 @@ void chorus_udp_batch_end(void);
  * datagrams queued call this first). */
 void chorus_udp_batch_flush(void);
 
+/* Drops the datagrams queued for fd (counted as errors): for a descriptor found closed
+ * by its owner, whose number may already belong to another socket. */
+void chorus_udp_batch_forget(int fd);
+
 /* Queues a copy of the datagram (buf is borrowed for the call) when a batch is open,
  * otherwise sends it with sendto. Returns 0 (queued or sent) or -1 with errno from sendto;
  * a queued datagram that fails later is counted in chorus_udp_batch_errors. */

@@ -358,11 +358,12 @@ static gboolean mux_dispatch(GSource *source, GSourceFunc cb, gpointer data)
         ChorusCtxChild *c = (guint)fd < m->owner_len ? m->owner[fd] : NULL;
         if (!c || c->dead)
             continue;
-        if (c->hook && fd == c->hook_fd && (ev[i].events & EPOLLIN) &&
-            !(ev[i].events & (EPOLLERR | EPOLLHUP)) && c->hook(fd, c->hook_user))
-            continue; /* the fast path took it */
-        if (!c->dead)
-            child_add_revents(c, fd, ev[i].events, ready, &nready);
+        uint32_t events = ev[i].events;
+        if (c->hook && fd == c->hook_fd && (events & EPOLLIN) &&
+            !(events & (EPOLLERR | EPOLLHUP)) && c->hook(fd, c->hook_user))
+            events &= ~(uint32_t)EPOLLIN; /* the fast path took it; other bits go on */
+        if (!c->dead && (events & (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            child_add_revents(c, fd, events, ready, &nready);
     }
     for (int i = 0; i < nready; i++) {
         ready[i]->pending = FALSE;

@@ -30,7 +30,9 @@
 typedef struct ChorusCtxChild ChorusCtxChild;
 
 /* A new child context driven from parent's thread loop (the mux for parent is made on
- * first use). Returns a reference (release with chorus_ctx_child_unref), or NULL when
+ * first use). Call it on that thread: the child is acquired by the calling thread, and
+ * libraries (libnice) use g_main_context_is_owner to decide whether to call back
+ * directly. Returns a reference (release with chorus_ctx_child_unref), or NULL when
  * the system refuses an epoll descriptor. */
 ChorusCtxChild *chorus_ctx_mux_child_new(GMainContext *parent);
 

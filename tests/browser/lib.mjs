@@ -139,7 +139,10 @@ function spawnLogged(cmd, args, name, opts = {}) {
 async function terminate(proc, ms = 10000) {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.exited;
   proc.child.kill('SIGTERM');
-  const res = await Promise.race([proc.exited, sleep(ms).then(() => null)]);
+  let timer; // cleared at once: a pending timer would keep node alive for ms after the tests
+  const res = await Promise.race([proc.exited,
+                                  new Promise((r) => { timer = setTimeout(() => r(null), ms); })]);
+  clearTimeout(timer);
   if (res) return res;
   proc.child.kill('SIGKILL');
   const killed = await proc.exited;

@@ -560,7 +560,8 @@ static void assert_timer_parks(void)
 }
 
 /* usrsctp's clock is driven only while an association exists: the timer thread parks
- * with none, ticks while one lives, and parks again once it is freed. */
+ * with none, ticks while one lives, and parks again once it is freed (after a grace of
+ * TIMER_GRACE_MS, 1 s, for usrsctp to free what was closed). */
 static void test_timer_idles_without_association(void)
 {
     assert_timer_parks(); /* earlier tests' associations are all freed */

@@ -256,6 +256,36 @@ static void test_batch_flush(void)
     close(rx.fd);
 }
 
+/* chorus_udp_batch_forget drops what is queued on one descriptor (a socket found closed,
+ * whose number may be another's): nothing of it leaves, the rest does, each dropped one
+ * counts as an error and not as sent. */
+static void test_batch_forget(void)
+{
+    Sock a, b, rx;
+    sock_open(&a);
+    sock_open(&b);
+    sock_open(&rx);
+    chorus_udp_batch_begin();
+    gboolean ring = need_ring();
+    guint64 errors = chorus_udp_batch_errors(), sent = chorus_udp_batch_sent();
+    if (ring) {
+        send_text(a.fd, &rx, "from a 1");
+        send_text(b.fd, &rx, "from b");
+        send_text(a.fd, &rx, "from a 2");
+        chorus_udp_batch_forget(a.fd);
+    }
+    chorus_udp_batch_end();
+    if (ring) {
+        expect_text(&rx, "from b");
+        assert_empty(&rx);
+        g_assert_cmpuint(chorus_udp_batch_errors() - errors, ==, 2);
+        g_assert_cmpuint(chorus_udp_batch_sent() - sent, ==, 1);
+    }
+    close(a.fd);
+    close(b.fd);
+    close(rx.fd);
+}
+
 /* A datagram too large for a slot (> 1500 bytes) goes at once, after the datagrams queued
  * before it for the same socket; one of 1500 bytes is still queued. */
 static void test_batch_large_datagram(void)
@@ -366,6 +396,7 @@ int main(int argc, char **argv)
     g_test_add_func("/udp-batch/more-than-ring", test_batch_more_than_ring);
     g_test_add_func("/udp-batch/nesting", test_batch_nesting);
     g_test_add_func("/udp-batch/flush", test_batch_flush);
+    g_test_add_func("/udp-batch/forget", test_batch_forget);
     g_test_add_func("/udp-batch/large-datagram", test_batch_large_datagram);
     g_test_add_func("/udp-batch/errors", test_batch_errors);
     g_test_add_func("/udp-batch/env-disables-ring", test_env_disables_ring);

@@ -390,7 +390,8 @@ void lg_shard_start_load(LgShard *sh)
     sh->tick_fd = tfd;
     sh->tick = g_unix_fd_source_new(tfd, G_IO_IN);
     g_source_set_callback(sh->tick, G_SOURCE_FUNC(shard_tick), sh, NULL);
-    g_source_set_priority(sh->tick, G_PRIORITY_HIGH);
+    /* Default priority, like the receive sources: armed in the past when the generator
+     * falls behind, a higher one would be ready on every iteration and starve them. */
     g_source_attach(sh->tick, sh->ctx);
 }
 

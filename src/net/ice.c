@@ -298,7 +298,9 @@ gboolean ice_deliver(ChorusIce *ice, uint8_t *buf, size_t len)
 static void ice_on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len,
                         gchar *buf, gpointer data)
 {
-    ice_deliver(data, (uint8_t *)buf, len);
+    ChorusIce *ice = data;
+    ice->rx_walltime_us = 0; /* libnice read it: no kernel time */
+    ice_deliver(ice, (uint8_t *)buf, len);
 }
 
 /* ---- creation and teardown -------------------------------------------------------- */

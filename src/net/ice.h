@@ -156,6 +156,12 @@ guint64 chorus_ice_fallback_sends(ChorusIce *ice);
 /* Datagrams the direct path read itself (media from the selected pair's peer), without
  * libnice; the rest (STUN, other senders) go through libnice's source. */
 guint64 chorus_ice_fast_recvs(ChorusIce *ice);
+/* Measurement (the load generator): with rx_timestamps the direct path asks the kernel
+ * for each datagram's receive time (SO_TIMESTAMPNS on the selected socket), and
+ * chorus_ice_rx_walltime gives it, in microseconds of CLOCK_REALTIME, during the on_recv
+ * of that datagram; 0 when unknown (timestamps off, or a datagram libnice read). */
+void chorus_ice_set_rx_timestamps(ChorusIce *ice, gboolean enabled);
+gint64 chorus_ice_rx_walltime(ChorusIce *ice);
 ChorusIceState chorus_ice_state(ChorusIce *ice);
 /* The context libnice runs on (borrowed): a child of the creation context driven by its
  * ctxmux (util/ctxmux.h: one epoll descriptor in the worker's loop for all its agents),

@@ -152,6 +152,10 @@ void ice_direct_refresh(ChorusIce *ice)
     ice->direct_fd = fd;
     if (ice->child)
         chorus_ctx_child_set_fd_hook(ice->child, fd, ice_fast_recv, ice);
+    if (ice->rx_timestamps) {
+        int on = 1;
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -230,6 +234,32 @@ static gboolean ice_is_media_byte(uint8_t b)
     return (b >= 20 && b <= 63) || (b >= 128 && b <= 191);
 }
 
+/* Reads the next datagram; with rx_timestamps, also the kernel's receive time. */
+static ssize_t ice_read(ChorusIce *ice, int fd, uint8_t *buf, size_t cap)
+{
+    if (!ice->rx_timestamps)
+        return recv(fd, buf, cap, MSG_DONTWAIT);
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = control.buf,
+                        .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+    ice->rx_walltime_us = 0;
+    for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            ice->rx_walltime_us = (gint64)ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+        }
+    }
+    return n;
+}
+
 /* The ctxmux hook on the selected socket (see the top of this file). TRUE when the
  * datagrams there were read (or there are none), FALSE to let libnice's source run. */
 static gboolean ice_fast_recv(int fd, gpointer user)
@@ -250,7 +280,7 @@ static gboolean ice_fast_recv(int fd, gpointer user)
         if (n == 0 || n > ICE_FAST_MAXLEN || !ice_is_media_byte(head) ||
             !ice_is_direct_peer(ice, &from))
             return FALSE;
-        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        n = ice_read(ice, fd, buf, sizeof buf);
         if (n <= 0)
             return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
         ice->fast_recvs++;
@@ -258,6 +288,21 @@ static gboolean ice_fast_recv(int fd, gpointer user)
             return TRUE; /* freed, or the pair changed: the hook is gone or moved */
     }
     return TRUE;
+}
+
+void chorus_ice_set_rx_timestamps(ChorusIce *ice, gboolean enabled)
+{
+    g_return_if_fail(ice != NULL);
+    ice->rx_timestamps = enabled;
+    if (enabled && ice->direct_fd >= 0) {
+        int on = 1;
+        setsockopt(ice->direct_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
+}
+
+gint64 chorus_ice_rx_walltime(ChorusIce *ice)
+{
+    return ice ? ice->rx_walltime_us : 0;
 }
 
 guint64 chorus_ice_fast_recvs(ChorusIce *ice)

@@ -66,7 +66,9 @@ struct ChorusIce {
         struct sockaddr_storage ss;
     } direct_addr; /* the selected remote candidate's address */
     guint64 direct_sends, fallback_sends;
-    guint64 fast_recvs; /* datagrams read by the direct path, not libnice */
+    guint64 fast_recvs;     /* datagrams read by the direct path, not libnice */
+    gboolean rx_timestamps; /* ask the kernel for receive times (SO_TIMESTAMPNS) */
+    gint64 rx_walltime_us;  /* kernel receive time of the datagram being delivered, 0: none */
 
     guint depth;           /* user callbacks (or libnice calls) in progress */
     gboolean closing;      /* chorus_ice_free was called: no more callbacks */

@@ -24,6 +24,8 @@ typedef struct {
     GArray *states; /* ChorusIceState, in order */
     char *last_reason;
     GByteArray *server_rx;
+    guint rx_stamped;    /* datagrams delivered with a kernel receive time */
+    gint64 rx_stamp_min; /* the earliest of those times (CLOCK_REALTIME, us) */
     gboolean freed;
     guint calls_after_free;
     gboolean free_on_candidate; /* chorus_ice_free from the first on_local_candidate */
@@ -98,6 +100,12 @@ static void on_recv(void *user, uint8_t *buf, size_t len)
     Fixture *f = user;
     note_call(f);
     g_byte_array_append(f->server_rx, buf, (guint)len);
+    gint64 stamp = chorus_ice_rx_walltime(f->ice);
+    if (stamp > 0) {
+        g_assert_cmpint(stamp, <=, g_get_real_time()); /* received before it is delivered */
+        f->rx_stamped++;
+        f->rx_stamp_min = f->rx_stamp_min ? MIN(f->rx_stamp_min, stamp) : stamp;
+    }
 }
 
 static void give_candidate_to_client(Fixture *f, const char *candidate)
@@ -849,12 +857,21 @@ static void test_direct_connected(void)
     g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 12);
     g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 5);
     g_assert_cmpuint(chorus_ice_fast_recvs(f.ice), ==, fast); /* all through libnice now */
+    g_assert_cmpuint(f.rx_stamped, ==, 0);                    /* no receive times unless asked */
 
     chorus_ice_set_direct_send(f.ice, TRUE);
     g_assert_true(chorus_ice_direct_active(f.ice));
     exchange_datagrams(&f, 3);
     g_assert_cmpuint(chorus_ice_direct_sends(f.ice), ==, 15);
     g_assert_cmpuint(chorus_ice_fallback_sends(f.ice), ==, 5);
+
+    /* Receive times on request: each datagram the direct path reads carries the kernel's
+     * (taken after the exchange began), the ones libnice reads none. */
+    chorus_ice_set_rx_timestamps(f.ice, TRUE);
+    gint64 begin = g_get_real_time();
+    exchange_datagrams(&f, 12);
+    g_assert_cmpuint(f.rx_stamped, ==, fast);
+    g_assert_cmpint(f.rx_stamp_min, >=, begin);
 
     /* Closed or failed: no path at all. */
     chorus_ice_free(f.ice);

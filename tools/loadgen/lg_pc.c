@@ -50,6 +50,18 @@ static void pc_fail(LgPc *pc, const char *reason)
 
 /* ---- receive path (per packet) ---------------------------------------------------- */
 
+/* When the datagram reached our socket, on the monotonic clock of the send stamps: the
+ * kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME) moved onto it, so the time this
+ * thread took to get to the packet is not counted as the server's; now when unknown. */
+static gint64 pc_rx_time(LgPc *pc)
+{
+    gint64 now = g_get_monotonic_time(), kernel = chorus_ice_rx_walltime(pc->ice);
+    if (kernel <= 0)
+        return now;
+    gint64 ago = g_get_real_time() - kernel;
+    return ago > 0 && ago < 10 * G_USEC_PER_SEC ? now - ago : now;
+}
+
 static void pc_rtp_in(LgPc *pc, guint8 *buf, size_t len)
 {
     if (chorus_srtp_unprotect_rtp(pc->srtp, buf, &len) != 0) {
@@ -64,7 +76,7 @@ static void pc_rtp_in(LgPc *pc, guint8 *buf, size_t len)
     if (off > len)
         return;
     pc->counters.rtp_rx++;
-    pc->cb.on_payload(pc->user, buf + off, len - off, g_get_monotonic_time());
+    pc->cb.on_payload(pc->user, buf + off, len - off, pc_rx_time(pc));
 }
 
 static void pc_ice_recv(void *user, uint8_t *buf, size_t len)
@@ -150,6 +162,8 @@ LgPc *lg_pc_new(const LgPcEnv *env, gboolean controlling, const LgPcCallbacks *c
         .controlling = controlling,
     };
     pc->ice = chorus_ice_new(env->ctx, &cfg, &ice_callbacks, pc);
+    if (pc->ice)
+        chorus_ice_set_rx_timestamps(pc->ice, TRUE);
     if (!pc->ice) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot create an ICE agent");
         g_free(pc);

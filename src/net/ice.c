@@ -14,9 +14,7 @@
 
 #include "net/gsource.h"
 #include "net/udp_batch.h"
-#include "util/ctxmux.h"
 
-#include <pthread.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>

@@ -32,6 +32,13 @@
 
 static gboolean ice_fast_recv(int fd, gpointer user);
 
+/* The kernel stamps each datagram with its receive time (read by ice_read). */
+static void ice_ask_rx_timestamps(int fd)
+{
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+}
+
 /* CHORUS_ICE_DIRECT=0 in the environment turns the direct path off for every agent;
  * CHORUS_ICE_MUX=0 runs every agent on the caller's context itself (no ctxmux child). */
 static gboolean direct_default_enabled = TRUE, mux_default_enabled = TRUE;
@@ -152,10 +159,8 @@ void ice_direct_refresh(ChorusIce *ice)
     ice->direct_fd = fd;
     if (ice->child)
         chorus_ctx_child_set_fd_hook(ice->child, fd, ice_fast_recv, ice);
-    if (ice->rx_timestamps) {
-        int on = 1;
-        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-    }
+    if (ice->rx_timestamps)
+        ice_ask_rx_timestamps(fd);
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -294,10 +299,8 @@ void chorus_ice_set_rx_timestamps(ChorusIce *ice, gboolean enabled)
 {
     g_return_if_fail(ice != NULL);
     ice->rx_timestamps = enabled;
-    if (enabled && ice->direct_fd >= 0) {
-        int on = 1;
-        setsockopt(ice->direct_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-    }
+    if (enabled && ice->direct_fd >= 0)
+        ice_ask_rx_timestamps(ice->direct_fd);
 }
 
 gint64 chorus_ice_rx_walltime(ChorusIce *ice)
